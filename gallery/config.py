@@ -1,0 +1,194 @@
+"""Every setting, declared once: name, default, help and parser.
+
+Settings are read from ``GALLERY_*`` environment variables; an unknown
+``GALLERY_*`` key is an error (it is almost always a typo). The README's
+settings table is checked against :data:`SETTINGS` by the tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gallery.errors import ConfigError
+
+ENV_PREFIX = "GALLERY_"
+
+
+def on_replit(environ: Mapping[str, str]) -> bool:
+    """Whether we run inside a Replit workspace or deployment."""
+    return bool(environ.get("REPL_ID"))
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def _parse_bytes(raw: str) -> int:
+    text = raw.strip().lower().replace("_", "").replace(" ", "")
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(digits):]
+    if not digits or unit not in _UNITS:
+        raise ValueError("expected a size such as 25MB, 512KiB or 1000000")
+    value = int(float(digits) * _UNITS[unit])
+    if value <= 0:
+        raise ValueError("expected a positive size")
+    return value
+
+
+def _parse_positive_int(raw: str) -> int:
+    value = int(raw.strip().replace("_", ""))
+    if value <= 0:
+        raise ValueError("expected a positive whole number")
+    return value
+
+
+def _parse_positive_float(raw: str) -> float:
+    value = float(raw.strip())
+    if value <= 0:
+        raise ValueError("expected a positive number")
+    return value
+
+
+def _parse_prefix(raw: str) -> str:
+    prefix = raw.strip().strip("/")
+    if not prefix:
+        return ""
+    if any(part in ("", ".", "..") for part in prefix.split("/")) or any(
+        ord(c) < 32 for c in prefix
+    ):
+        raise ValueError("expected a path like 'gallery' or 'sites/photos'")
+    return prefix + "/"
+
+
+def _parse_str(raw: str) -> str:
+    return raw.strip()
+
+
+def _parse_visibility(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("public", "private"):
+        raise ValueError("expected public or private")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: its environment name, default (a string, as typed), help and parser."""
+
+    name: str
+    default: str | Callable[[Mapping[str, str]], str]
+    help: str
+    parse: Callable[[str], Any] = _parse_str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    def default_for(self, environ: Mapping[str, str]) -> str:
+        return self.default(environ) if callable(self.default) else self.default
+
+    def default_text(self) -> str:
+        """The default as the README shows it."""
+        if self.name == "storage":
+            return "`file://./data` (on Replit: `replit://`)"
+        if self.default == "":
+            return "(none)"
+        return f"`{self.default}`"
+
+
+def _default_storage(environ: Mapping[str, str]) -> str:
+    return "replit://" if on_replit(environ) else "file://./data"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("storage", _default_storage,
+            "Where every object lives: `file://PATH`, `memory://`, `replit://[BUCKET]` or `gs://BUCKET`."),
+    Setting("prefix", "",
+            "Key prefix inside the bucket, so several apps can share one bucket.", _parse_prefix),
+    Setting("secret_key", "",
+            "Session signing key. When unset it is generated once and kept in the bucket, "
+            "so every worker and restart share it.", secret=True),
+    Setting("visibility", "public",
+            "`public`: anyone can browse, only users upload. `private`: sign-in needed to see anything.",
+            _parse_visibility),
+    Setting("max_file_bytes", "25MB", "Largest single image accepted.", _parse_bytes),
+    Setting("max_request_bytes", "200MB", "Largest upload request (all files together).", _parse_bytes),
+    Setting("max_files", "100", "Most files in one upload form.", _parse_positive_int),
+    Setting("max_pixels", "50000000", "Most pixels (width x height) in one image or frame.",
+            _parse_positive_int),
+    Setting("max_frames", "500", "Most frames in one animated GIF or WebP.", _parse_positive_int),
+    Setting("page_size", "48", "Images per gallery page and default API page.", _parse_positive_int),
+    Setting("storage_timeout", "20", "Seconds one storage call may take before it counts as down.",
+            _parse_positive_float),
+    Setting("login_attempts", "5",
+            "Failed sign-ins allowed per account and per address within the lockout window.",
+            _parse_positive_int),
+    Setting("login_window", "900", "Lockout window for failed sign-ins, in seconds.",
+            _parse_positive_int),
+    Setting("cleanup_grace", "3600",
+            "Objects younger than this many seconds are never touched by cleanup.",
+            _parse_positive_int),
+)
+
+_BY_ENV = {s.env: s for s in SETTINGS}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read every setting from ``environ`` (default ``os.environ``), then apply ``overrides``.
+
+    Returns:
+        A dict of setting name (lower case, without the prefix) to parsed value.
+
+    Raises:
+        ConfigError: an unknown ``GALLERY_*`` key, or a value that does not parse.
+    """
+    environ = os.environ if environ is None else environ
+    unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in _BY_ENV)
+    if unknown:
+        known = ", ".join(sorted(_BY_ENV))
+        raise ConfigError(f"Unknown setting {', '.join(unknown)}. Known settings: {known}.")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        if raw is None or (raw.strip() == "" and setting.name != "prefix"):
+            raw = setting.default_for(environ)
+        values[setting.name] = _parse(setting, raw)
+    for name, value in (overrides or {}).items():
+        key = name.lower().removeprefix("gallery_")
+        matches = [s for s in SETTINGS if s.name == key]
+        if not matches:
+            raise ConfigError(f"Unknown setting {name!r} in overrides.")
+        values[key] = _parse(matches[0], value) if isinstance(value, str) else value
+    return values
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    if setting.name == "secret_key" or raw == "" and setting.parse is _parse_str:
+        return raw
+    try:
+        return setting.parse(raw)
+    except ValueError as err:
+        shown = "(hidden)" if setting.secret else repr(raw)
+        raise ConfigError(f"{setting.env}={shown} is not valid: {err}.") from err
+
+
+def settings_table() -> str:
+    """The README's settings table, in Markdown."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{s.env}` | {s.default_text()} | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows)

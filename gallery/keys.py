@@ -1,0 +1,102 @@
+"""Every object key the gallery uses is built here, and only here.
+
+Keys never contain anything a user typed: image ids are UUIDs the app made,
+variant names come from a fixed list. ``GALLERY_PREFIX`` namespaces them all.
+
+Layout under the prefix::
+
+    index.json                  the JSON index of every image
+    users.json                  accounts and API tokens (hashed)
+    secret_key                  the generated session key
+    images/<id>/original        the stored original
+    images/<id>/meta.json       the image's own record (reindex reads these)
+    images/<id>/<variant>.webp  thumbnails
+    audit/<time>-<uuid>.json    the audit log
+    throttle/<hash>.json        failed sign-in counters
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from gallery.storage.base import check_key
+
+_IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
+_VARIANT = re.compile(r"^[a-z0-9]{1,16}$")
+
+
+def new_image_id() -> str:
+    """A fresh image id: a random UUID as 32 lowercase hex digits."""
+    return uuid.uuid4().hex
+
+
+def is_image_id(value: str) -> bool:
+    """Whether ``value`` has the shape of an image id (anything else is a 404)."""
+    return isinstance(value, str) and bool(_IMAGE_ID.match(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Builds keys under one prefix (``""`` or ending with ``/``)."""
+
+    prefix: str = ""
+
+    def _key(self, rest: str) -> str:
+        return check_key(self.prefix + rest)
+
+    @property
+    def index(self) -> str:
+        return self._key("index.json")
+
+    @property
+    def users(self) -> str:
+        return self._key("users.json")
+
+    @property
+    def secret(self) -> str:
+        return self._key("secret_key")
+
+    @property
+    def images_prefix(self) -> str:
+        return self.prefix + "images/"
+
+    @property
+    def audit_prefix(self) -> str:
+        return self.prefix + "audit/"
+
+    def image_prefix(self, image_id: str) -> str:
+        return self.images_prefix + self._id(image_id) + "/"
+
+    def original(self, image_id: str) -> str:
+        return self._key(f"images/{self._id(image_id)}/original")
+
+    def meta(self, image_id: str) -> str:
+        return self._key(f"images/{self._id(image_id)}/meta.json")
+
+    def variant(self, image_id: str, name: str) -> str:
+        if not _VARIANT.match(name):
+            raise ValueError(f"bad variant name {name!r}")
+        return self._key(f"images/{self._id(image_id)}/{name}.webp")
+
+    def audit(self, stamp: str) -> str:
+        return self._key(f"audit/{stamp}-{uuid.uuid4().hex}.json")
+
+    def throttle(self, digest: str) -> str:
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError("throttle keys take a sha256 hex digest")
+        return self._key(f"throttle/{digest}.json")
+
+    def image_id_of(self, key: str) -> str | None:
+        """The image id a key under ``images/`` belongs to, or ``None``."""
+        if not key.startswith(self.images_prefix):
+            return None
+        head = key[len(self.images_prefix):].split("/", 1)[0]
+        return head if is_image_id(head) else None
+
+    @staticmethod
+    def _id(image_id: str) -> str:
+        if not is_image_id(image_id):
+            raise ValueError(f"not an image id: {image_id!r}")
+        return image_id

@@ -1,0 +1,274 @@
+"""The object-storage port: one small interface for a bucket of objects.
+
+Every backend (memory, file, replit, gcs) implements :class:`Storage` and passes
+the shared contract suite in ``tests/storage/contract.py``. The rest of the app
+only ever talks to this interface.
+
+Semantics every backend keeps:
+
+* Keys are non-empty UTF-8 strings of at most 1024 bytes, checked by
+  :func:`check_key`; they are built by :mod:`gallery.keys`, never from input.
+* ``version`` is an opaque token that changes on every write of a key
+  (GCS generation; a counter on the file and memory backends).
+* Listings are in lexicographic order of the UTF-8 bytes of the key.
+* Conditional writes: ``if_absent=True`` creates only; ``if_version=V``
+  replaces only while the current version is ``V``. Losing raises
+  :class:`PreconditionFailed`. Two racing writers: exactly one wins.
+* Errors are only those of :mod:`gallery.errors` (``ObjectNotFound``,
+  ``PreconditionFailed``, ``StorageUnavailable``, ``Unsupported``,
+  ``StorageConfigError``), translated at the backend's edge.
+"""
+
+from __future__ import annotations
+
+import abc
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO
+
+from gallery.errors import BadRequest, ObjectNotFound, PreconditionFailed  # noqa: F401
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_KEY_BYTES = 1024
+CHUNK_SIZE = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What a backend knows about one object, without its bytes."""
+
+    key: str
+    size: int
+    content_type: str
+    version: str
+    updated: datetime  # timezone-aware, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a listing; ``next_token`` is ``None`` on the last page."""
+
+    items: list[ObjectInfo] = field(default_factory=list)
+    next_token: str | None = None
+
+
+class InvalidKey(BadRequest):
+    """A key that no backend accepts (empty, too long, control characters...)."""
+
+    code = "invalid_key"
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if every backend can store it, else raise :class:`InvalidKey`.
+
+    Rejected: non-strings, empty keys, keys over 1024 UTF-8 bytes, control
+    characters, a leading ``/``, empty segments (``a//b``) and ``.`` or ``..``
+    segments.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidKey("An object key must be a non-empty string.")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise InvalidKey("An object key must be at most 1024 bytes.")
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in key):
+        raise InvalidKey("An object key must not contain control characters.")
+    if key.startswith("/") or key.endswith("/"):
+        raise InvalidKey("An object key must not start or end with '/'.")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise InvalidKey("An object key must not contain empty, '.' or '..' segments.")
+    return key
+
+
+Data = bytes | bytearray | memoryview | BinaryIO
+
+
+def as_stream(data: Data) -> BinaryIO:
+    """A readable binary stream over ``data`` (bytes or an already open stream)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(data))
+    return data
+
+
+class Storage(abc.ABC):
+    """A bucket of objects. See the module docstring for the rules."""
+
+    #: Short scheme name shown in the admin and ``doctor`` (``file``, ``gcs`` ...).
+    scheme: str = ""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """A human description of where the objects live (no secrets)."""
+
+    # -- writing --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put(
+        self,
+        key: str,
+        data: Data,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        if_absent: bool = False,
+        if_version: str | None = None,
+    ) -> ObjectInfo:
+        """Store ``data`` (bytes or a readable stream) under ``key``.
+
+        Args:
+            if_absent: write only when no object has this key.
+            if_version: write only when the current version equals this token.
+
+        Raises:
+            PreconditionFailed: a condition did not hold; nothing was written.
+            ValueError: both conditions given.
+        """
+
+    @abc.abstractmethod
+    def copy(self, src: str, dst: str) -> ObjectInfo:
+        """Copy ``src`` to ``dst`` (content type kept), replacing ``dst``.
+
+        Raises:
+            ObjectNotFound: ``src`` does not exist.
+        """
+
+    @abc.abstractmethod
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
+        """Delete ``key``.
+
+        Raises:
+            ObjectNotFound: it did not exist and ``missing_ok`` is false.
+        """
+
+    # -- reading --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def read(self, key: str) -> tuple[bytes, ObjectInfo]:
+        """The whole object and the info of exactly that version.
+
+        Raises:
+            ObjectNotFound: no such object.
+        """
+
+    def get(self, key: str) -> bytes:
+        """The whole object.
+
+        Raises:
+            ObjectNotFound: no such object.
+        """
+        return self.read(key)[0]
+
+    @abc.abstractmethod
+    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
+        """``length`` bytes from offset ``start`` (to the end when ``None``).
+
+        A range past the end yields the bytes that exist (possibly none).
+
+        Raises:
+            ObjectNotFound: no such object.
+            ValueError: negative ``start`` or ``length``.
+        """
+
+    @abc.abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A readable (and, where possible, seekable) stream; the caller closes it.
+
+        Large objects are never read whole into memory.
+
+        Raises:
+            ObjectNotFound: no such object.
+        """
+
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The object's bytes in chunks, streamed."""
+        with self.open(key) as stream:
+            while chunk := stream.read(chunk_size):
+                yield chunk
+
+    @abc.abstractmethod
+    def stat(self, key: str) -> ObjectInfo:
+        """Size, content type, version and time of the object.
+
+        Raises:
+            ObjectNotFound: no such object.
+        """
+
+    def exists(self, key: str) -> bool:
+        """Whether an object has this key."""
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def local_path(self, key: str) -> str | None:
+        """A filesystem path holding exactly the object's bytes, if the backend has one.
+
+        Lets the web layer hand a real file to ``send_file`` (and so to
+        ``sendfile``). ``None`` on backends without local files.
+        """
+        return None
+
+    # -- listing --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def list_page(
+        self,
+        prefix: str = "",
+        *,
+        start_offset: str | None = None,
+        end_offset: str | None = None,
+        page_size: int = 1000,
+        page_token: str | None = None,
+    ) -> ListPage:
+        """One page of the objects whose key starts with ``prefix``, in key order.
+
+        Args:
+            start_offset: only keys ``>= start_offset``.
+            end_offset: only keys ``< end_offset``.
+            page_size: at most this many items (1 to 1000).
+            page_token: the ``next_token`` of the previous page.
+        """
+
+    def list(
+        self,
+        prefix: str = "",
+        *,
+        start_offset: str | None = None,
+        end_offset: str | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[ObjectInfo]:
+        """Every object under ``prefix`` in key order, fetched page by page."""
+        token: str | None = None
+        while True:
+            page = self.list_page(
+                prefix,
+                start_offset=start_offset,
+                end_offset=end_offset,
+                page_size=page_size,
+                page_token=token,
+            )
+            yield from page.items
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or handles; the default has none."""
+
+
+def check_conditions(if_absent: bool, if_version: str | None) -> None:
+    """Reject contradictory preconditions."""
+    if if_absent and if_version is not None:
+        raise ValueError("Give either if_absent or if_version, not both.")
+
+
+def check_range(start: int, length: int | None) -> None:
+    """Reject negative ranges."""
+    if start < 0 or (length is not None and length < 0):
+        raise ValueError("A range needs a non-negative start and length.")
+
+
+def check_page_size(page_size: int) -> None:
+    """Reject page sizes outside 1..1000."""
+    if not 1 <= page_size <= 1000:
+        raise ValueError("page_size must be between 1 and 1000.")
