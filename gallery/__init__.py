@@ -8,10 +8,6 @@ from typing import Any
 
 from flask import Flask
 
-from gallery.config import load_settings
-from gallery.keys import Keys
-from gallery.storage import Storage, open_storage
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,7 +15,7 @@ def create_app(
     overrides: Mapping[str, Any] | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-    storage: Storage | None = None,
+    storage: Any = None,
 ) -> Flask:
     """Build the application.
 
@@ -28,20 +24,20 @@ def create_app(
         environ: where ``GALLERY_*`` settings are read (default ``os.environ``).
         storage: an already built backend (tests use these); otherwise the
             ``storage`` setting's URL is opened.
+
+    Raises:
+        ConfigError: a setting is unknown or invalid, or the storage cannot be used.
     """
+    from gallery.config import load_settings
+    from gallery.runtime import Runtime
+    from gallery.web import init_app
+
     settings = load_settings(environ, overrides)
+    runtime = Runtime.build(settings, storage)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    app.config["GALLERY"] = settings
-    if storage is None:
-        storage = open_storage(settings["storage"], timeout=settings["storage_timeout"])
-    app.extensions["gallery.storage"] = storage
-    app.extensions["gallery.keys"] = Keys(settings["prefix"])
-
-    from gallery.web import init_app
-
-    init_app(app)
+    init_app(app, runtime)
     return app

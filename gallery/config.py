@@ -7,6 +7,7 @@ settings table is checked against :data:`SETTINGS` by the tests.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ def _parse_positive_int(raw: str) -> int:
     value = int(raw.strip().replace("_", ""))
     if value <= 0:
         raise ValueError("expected a positive whole number")
+    return value
+
+
+def _parse_count(raw: str) -> int:
+    value = int(raw.strip())
+    if value < 0:
+        raise ValueError("expected 0 or a positive whole number")
     return value
 
 
@@ -104,9 +112,15 @@ class Setting:
         """The default as the README shows it."""
         if self.name == "storage":
             return "`file://./data` (on Replit: `replit://`)"
+        if self.name == "trusted_proxies":
+            return "`0` (on Replit: `1`)"
         if self.default == "":
             return "(none)"
         return f"`{self.default}`"
+
+
+def _default_proxies(environ: Mapping[str, str]) -> str:
+    return "1" if on_replit(environ) else "0"
 
 
 def _default_storage(environ: Mapping[str, str]) -> str:
@@ -131,6 +145,9 @@ SETTINGS: tuple[Setting, ...] = (
             _parse_positive_int),
     Setting("max_frames", "500", "Most frames in one animated GIF or WebP.", _parse_positive_int),
     Setting("page_size", "48", "Images per gallery page and default API page.", _parse_positive_int),
+    Setting("trusted_proxies", _default_proxies,
+            "How many reverse proxies in front of the app set `X-Forwarded-*` headers "
+            "(0 when serving directly).", _parse_count),
     Setting("storage_timeout", "20", "Seconds one storage call may take before it counts as down.",
             _parse_positive_float),
     Setting("login_attempts", "5",
@@ -160,8 +177,12 @@ def load_settings(
     environ = os.environ if environ is None else environ
     unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in _BY_ENV)
     if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, _BY_ENV, n=1)
+            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
         known = ", ".join(sorted(_BY_ENV))
-        raise ConfigError(f"Unknown setting {', '.join(unknown)}. Known settings: {known}.")
+        raise ConfigError(f"Unknown setting {', '.join(hints)}. Known settings: {known}.")
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(setting.env)

@@ -1,11 +1,47 @@
-"""The web layer: thin blueprints over the domain service."""
+"""The web layer: thin blueprints over the domain services."""
 
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gallery.runtime import Runtime
 
 
-def init_app(app: Flask) -> None:
-    from gallery.web import pages
+def init_app(app: Flask, runtime: Runtime) -> None:
+    """Configure Flask from the runtime's settings and register every part."""
+    settings = runtime.settings
+    app.extensions["gallery"] = runtime
+    app.config.update(
+        SECRET_KEY=runtime.secret_key(),
+        # Flask/Werkzeug's own request limits, checked before our per-file ones.
+        MAX_CONTENT_LENGTH=settings["max_request_bytes"],
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        MAX_FORM_PARTS=settings["max_files"] + 20,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="gallery_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_NAME="gallery_remember",
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth.csrf_protect (Bearer calls skip it)
+        JSON_SORT_KEYS=False,
+    )
+    if settings["trusted_proxies"]:
+        hops = settings["trusted_proxies"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    from gallery.web import api, auth, errors, media, pages, upload
+
+    auth.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(upload.bp)
+    app.register_blueprint(media.bp)
+    app.register_blueprint(api.bp)
+
+    from gallery.cli import init_app as init_cli
+
+    init_cli(app)

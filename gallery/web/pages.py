@@ -1,32 +1,87 @@
-"""Pages: the gallery grid and the health check."""
+"""Pages: the gallery grid, one image, editing and deleting, and the health check."""
 
 from __future__ import annotations
 
-import orjson
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length
 
-from gallery.errors import ObjectNotFound, StorageError
+from gallery.errors import BadRequest, StorageError
+from gallery.web.context import can_edit, require_actor, runtime
 
 bp = Blueprint("pages", __name__)
 
 
+class EditForm(FlaskForm):
+    title = StringField("Title", validators=[Length(max=200)])
+    description = TextAreaField("Description", validators=[Length(max=5000)])
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token: for POST buttons."""
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadRequest("The page number must be a whole number from 1.")
+    return int(raw)
+
+
 @bp.get("/")
 def index():
-    storage = current_app.extensions["gallery.storage"]
-    keys = current_app.extensions["gallery.keys"]
-    try:
-        images = orjson.loads(storage.get(keys.index)).get("images", [])
-    except ObjectNotFound:
-        images = []
-    return render_template("index.html", images=images)
+    rt = runtime()
+    page = rt.service.page(_page_number(), rt.settings["page_size"])
+    return render_template("index.html", page=page)
+
+
+@bp.get("/images/<image_id>")
+def image(image_id: str):
+    record = runtime().service.get(image_id)
+    form = EditForm(data={"title": record.get("title", ""), "description": record.get("description", "")})
+    return render_template(
+        "image.html", image=record, form=form, confirm=ConfirmForm(), editable=can_edit(record)
+    )
+
+
+@bp.post("/images/<image_id>/edit")
+def edit(image_id: str):
+    who = require_actor()
+    form = EditForm()
+    if not form.validate():
+        messages = [m for errors in form.errors.values() for m in errors]
+        raise BadRequest(" ".join(messages) or "The form is not valid.")
+    runtime().service.update(
+        image_id,
+        {"title": form.title.data or "", "description": form.description.data or ""},
+        actor=who,
+    )
+    flash("Saved.", "info")
+    return redirect(url_for("pages.image", image_id=image_id))
+
+
+@bp.route("/images/<image_id>/delete", methods=["GET", "POST"])
+def delete(image_id: str):
+    who = require_actor()
+    service = runtime().service
+    record = service.get(image_id)
+    if not can_edit(record):
+        abort(403)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        service.delete(image_id, actor=who)
+        flash(f"Deleted “{record.get('title') or record['filename']}”.", "info")
+        return redirect(url_for("pages.index"))
+    return render_template("delete.html", image=record, form=form)
 
 
 @bp.get("/healthz")
-def healthz():
-    storage = current_app.extensions["gallery.storage"]
-    keys = current_app.extensions["gallery.keys"]
+def healthz() -> tuple[Response, int]:
+    rt = runtime()
     try:
-        storage.exists(keys.index)
+        snapshot = rt.service.index.snapshot()
     except StorageError as err:
-        return jsonify(status="unavailable", storage=storage.scheme, error=err.message), 503
-    return jsonify(status="ok", storage=storage.scheme)
+        body = {"status": "unavailable", "storage": rt.storage.scheme, "error": err.message}
+        return jsonify(body), 503
+    return jsonify(status="ok", storage=rt.storage.scheme, images=len(snapshot.images)), 200

@@ -1,0 +1,68 @@
+"""Everything a running gallery needs, built once from the settings.
+
+The web layer and the CLI both take their services from a :class:`Runtime`;
+neither builds storage clients or reads settings on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gallery.accounts import Accounts
+from gallery.imaging import Limits
+from gallery.keys import Keys
+from gallery.service import GalleryService
+from gallery.session_key import ensure_secret_key
+from gallery.storage import Storage, open_storage
+from gallery.throttle import LoginThrottle
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The storage and the domain services over it."""
+
+    settings: dict[str, Any]
+    storage: Storage
+    keys: Keys
+    service: GalleryService
+    accounts: Accounts
+    throttle: LoginThrottle
+
+    @classmethod
+    def build(cls, settings: dict[str, Any], storage: Storage | None = None) -> Runtime:
+        """Open the configured storage (unless given) and build the services over it.
+
+        Raises:
+            ConfigError: the storage URL or its credentials are wrong.
+        """
+        if storage is None:
+            storage = open_storage(settings["storage"], timeout=settings["storage_timeout"])
+        keys = Keys(settings["prefix"])
+        limits = Limits(
+            max_bytes=settings["max_file_bytes"],
+            max_pixels=settings["max_pixels"],
+            max_frames=settings["max_frames"],
+        )
+        return cls(
+            settings=settings,
+            storage=storage,
+            keys=keys,
+            service=GalleryService(storage, keys, limits=limits),
+            accounts=Accounts(storage, keys),
+            throttle=LoginThrottle(
+                storage,
+                keys,
+                attempts=settings["login_attempts"],
+                window=settings["login_window"],
+            ),
+        )
+
+    @property
+    def public(self) -> bool:
+        """Whether visitors may browse without signing in."""
+        return self.settings["visibility"] == "public"
+
+    def secret_key(self) -> str:
+        """The session key: the setting, or the one kept in the bucket (made once)."""
+        return self.settings["secret_key"] or ensure_secret_key(self.storage, self.keys)

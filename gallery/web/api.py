@@ -1,0 +1,62 @@
+"""The JSON API under ``/api/v1``: session cookie with ``X-CSRFToken``, or a Bearer token."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from gallery.errors import BadRequest
+from gallery.web.context import require_actor, runtime
+from gallery.web.upload import read_limited
+from gallery.web.views import image_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/images")
+def create_image() -> tuple[Response, int]:
+    who = require_actor()
+    rt = runtime()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadRequest("Send the image as a multipart form field named “file”.")
+    if len(request.files.getlist("file")) > 1:
+        raise BadRequest("Send one image per request.")
+    data = read_limited(upload, rt.settings["max_file_bytes"])
+    result = rt.service.upload(data, upload.filename, uploaded_by=who.username)
+    status = 200 if result.duplicate else 201
+    response = jsonify(image_json(result.image, duplicate=result.duplicate))
+    response.headers["Location"] = image_json(result.image)["urls"]["page"]
+    return response, status
+
+
+@bp.get("/images")
+def list_images() -> Response:
+    rt = runtime()
+    raw_limit = request.args.get("limit", str(rt.settings["page_size"]))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise BadRequest("limit must be a whole number from 1 to 100.")
+    images, cursor = rt.service.list_images(
+        limit=int(raw_limit), cursor=request.args.get("cursor") or None
+    )
+    return jsonify(images=[image_json(i) for i in images], next_cursor=cursor)
+
+
+@bp.get("/images/<image_id>")
+def get_image(image_id: str) -> Response:
+    return jsonify(image_json(runtime().service.get(image_id)))
+
+
+@bp.patch("/images/<image_id>")
+def update_image(image_id: str) -> Response:
+    who = require_actor()
+    changes = request.get_json(silent=True)
+    if not isinstance(changes, dict):
+        raise BadRequest("Send a JSON object, e.g. {\"title\": \"...\"}.")
+    return jsonify(image_json(runtime().service.update(image_id, changes, actor=who)))
+
+
+@bp.delete("/images/<image_id>")
+def delete_image(image_id: str) -> tuple[str, int]:
+    who = require_actor()
+    runtime().service.delete(image_id, actor=who)
+    return "", 204

@@ -1,0 +1,80 @@
+"""The upload form: many files in one go, works without JavaScript."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, render_template, request
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
+
+from gallery.errors import GalleryError, TooLarge
+from gallery.web.context import require_actor, runtime
+
+bp = Blueprint("upload", __name__)
+
+
+class UploadForm(FlaskForm):
+    """Carries the CSRF token; the files are read from ``request.files``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one file of an upload form."""
+
+    filename: str
+    status: int
+    message: str
+    image: dict | None = None
+    duplicate: bool = False
+
+
+def read_limited(file: FileStorage, limit: int) -> bytes:
+    """The uploaded file's bytes, refusing more than ``limit`` without reading it all.
+
+    Raises:
+        TooLarge: the file is larger than ``limit``.
+    """
+    data = file.stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"“{file.filename}” is larger than {limit / 1_000_000:g} MB.")
+    return data
+
+
+def store_upload(file: FileStorage) -> Outcome:
+    """Validate and store one uploaded file; errors become an :class:`Outcome`, never a 500."""
+    rt = runtime()
+    who = require_actor()
+    name = file.filename or "image"
+    try:
+        data = read_limited(file, rt.settings["max_file_bytes"])
+        result = rt.service.upload(data, name, uploaded_by=who.username)
+    except GalleryError as err:
+        if err.status >= 500:
+            raise
+        return Outcome(name, err.status, err.message)
+    if result.duplicate:
+        return Outcome(name, 200, "Already in the gallery.", result.image, duplicate=True)
+    return Outcome(name, 201, "Uploaded.", result.image)
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@login_required
+def form():
+    require_actor()
+    form = UploadForm()
+    if request.method == "GET":
+        return render_template("upload.html", form=form, outcomes=None)
+    if not form.validate():
+        return render_template("upload.html", form=form, outcomes=None), 400
+    files = [f for f in request.files.getlist("images") if f and f.filename]
+    if not files:
+        return render_template(
+            "upload.html", form=form, outcomes=None, error="Choose at least one image."
+        ), 400
+    outcomes = [store_upload(f) for f in files]
+    ok = [o for o in outcomes if o.status < 400]
+    # Every file refused: answer with the first refusal's status so scripts see it.
+    status = 200 if ok else outcomes[0].status
+    return render_template("upload.html", form=form, outcomes=outcomes), status
