@@ -155,9 +155,6 @@ SETTINGS: tuple[Setting, ...] = (
             _parse_positive_int),
     Setting("login_window", "900", "Lockout window for failed sign-ins, in seconds.",
             _parse_positive_int),
-    Setting("cleanup_grace", "3600",
-            "Objects younger than this many seconds are never touched by cleanup.",
-            _parse_positive_int),
 )
 
 _BY_ENV = {s.env: s for s in SETTINGS}

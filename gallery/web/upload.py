@@ -73,6 +73,8 @@ def form():
         return render_template(
             "upload.html", form=form, outcomes=None, error="Choose at least one image."
         ), 400
+    if len(files) > runtime().settings["max_files"]:
+        raise TooLarge(f"Send at most {runtime().settings['max_files']} files at once.")
     outcomes = [store_upload(f) for f in files]
     ok = [o for o in outcomes if o.status < 400]
     # Every file refused: answer with the first refusal's status so scripts see it.
