@@ -63,6 +63,10 @@ class Keys:
         return self.prefix + "images/"
 
     @property
+    def throttle_prefix(self) -> str:
+        return self.prefix + "throttle/"
+
+    @property
     def audit_prefix(self) -> str:
         return self.prefix + "audit/"
 

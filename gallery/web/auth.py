@@ -10,7 +10,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from gallery.accounts import User
-from gallery.errors import Conflict, GalleryError, NotFound, NotSignedIn
+from gallery.errors import Conflict, Forbidden, GalleryError, NotFound, NotSignedIn
 from gallery.web.context import runtime, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -33,7 +33,7 @@ class SessionUser(UserMixin):
         self.via_token = via_token
 
     def get_id(self) -> str:
-        return f"{self.user.username}:{self.user.session_version}"
+        return self.user.session_id
 
     @property
     def username(self) -> str:
@@ -86,11 +86,8 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> SessionUser | None:
-        username, _, version = session_id.rpartition(":")
-        user = runtime().accounts.get(username)
-        if user is None or user.disabled or str(user.session_version) != version:
-            return None
-        return SessionUser(user)
+        user = runtime().accounts.load_session(session_id)
+        return SessionUser(user) if user else None
 
     @login_manager.request_loader
     def load_from_token(_request) -> SessionUser | None:
@@ -192,7 +189,7 @@ def setup():
     if form.validate_on_submit():
         try:
             user = rt.accounts.create_first_admin(form.username.data.strip(), form.password.data)
-        except Conflict:
+        except (Conflict, Forbidden):
             flash("Someone else finished the set-up first; sign in.", "info")
             return redirect(url_for("auth.login"))
         except GalleryError as err:
