@@ -1,0 +1,696 @@
+"""The gallery's domain operations: upload, list, get, edit, delete, media, reindex.
+
+No Flask here: the web views, the CLI and the tests call :class:`GalleryService`
+directly.
+
+Records are plain JSON-ready dicts, stored twice: in the index (``index.json``)
+and as the image's own ``meta.json``, which ``reindex`` reads back. Stored
+records are lean; optional fields are left out when they hold their default::
+
+    id, filename, content_type, format, size, width, height, sha256,
+    upload_sha256 (only when the stored bytes differ from the uploaded ones),
+    created_at ("2026-11-21T08:30:00.123Z"), uploaded_by, title,
+    description (only when not empty), frames, animated (only when true),
+    placeholder ("#rrggbb"), gps_removed (only when true),
+    variants {name: {"w", "h", "size", "sha256"}}, rev (edit count, only after an edit)
+
+What the service returns is a copy with every optional field filled in.
+
+Write order keeps one promise: the index never points at a missing object.
+An upload stores the original, the variants and ``meta.json`` before it adds
+the index entry; a delete removes the index entry before the objects (the
+original first, ``meta.json`` last), so an interruption leaves only orphans,
+which ``reindex`` does not revive once the original is gone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import orjson
+
+from gallery.documents import JSON_TYPE, JsonDocument, Unchanged
+from gallery.errors import (
+    BadRequest,
+    Forbidden,
+    GalleryError,
+    NotFound,
+    ObjectNotFound,
+    PreconditionFailed,
+    StorageError,
+)
+from gallery.imaging import Limits, ProcessedImage, process_upload
+from gallery.index import (
+    ImageIndex,
+    IndexSnapshot,
+    IndexValue,
+    Record,
+    decode_cursor,
+    encode_cursor,
+)
+from gallery.keys import Keys, is_image_id, new_image_id
+from gallery.names import FALLBACK_NAME, sanitize_filename
+from gallery.storage.base import ObjectInfo, Storage
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 5000
+MAX_LIMIT = 100
+EDITABLE = ("title", "description")
+
+#: Optional record fields and the value they have when left out.
+_DEFAULTS: dict[str, Any] = {"description": "", "animated": False, "gps_removed": False, "frames": 1}
+_REQUIRED = ("id", "filename", "content_type", "size", "width", "height", "sha256", "created_at",
+             "uploaded_by", "title")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and ``Z``: ``2026-11-21T08:30:00.123Z``.
+
+    Fixed width, so timestamps sort as strings.
+    """
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks: a signed-in user."""
+
+    username: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """The stored image, and whether it was already there (nothing new stored then)."""
+
+    image: dict[str, Any]
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One numbered page of the gallery, newest first."""
+
+    images: list[dict[str, Any]]
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """Where one stored file of an image is, and how to serve it."""
+
+    key: str
+    content_type: str
+    size: int
+    etag: str  # strong, with its quotes: '"<sha256>"'
+    local_path: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    """What a reindex changed.
+
+    Attributes:
+        added: ids now in the index that were not before.
+        dropped: ids removed (their original is gone).
+        unchanged: how many records were already right.
+        updated: ids whose record was corrected from ``meta.json``.
+        kept: ids kept as they were although ``meta.json`` could not be used
+            (missing, damaged, or written after the listing) while the
+            original exists.
+        duplicates: ids left out because an image with the same bytes is in.
+        damaged: ids whose ``meta.json`` could not be read.
+        repaired: the old index was damaged and has been replaced.
+        total: images in the index now.
+    """
+
+    added: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    updated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    repaired: bool = False
+    total: int = 0
+
+
+def public_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a stored record with every optional field filled in."""
+    out = {**_DEFAULTS, **record}
+    out["variants"] = {name: dict(v) for name, v in record.get("variants", {}).items()}
+    return out
+
+
+def check_record(value: Any, image_id: str | None = None) -> Record:
+    """Validate a record read back from ``meta.json``.
+
+    Raises:
+        ValueError: it is not a record (of this image).
+    """
+    if not isinstance(value, dict) or any(name not in value for name in _REQUIRED):
+        raise ValueError("not an image record")
+    if image_id is not None and value["id"] != image_id:
+        raise ValueError("the record belongs to another image")
+    if not isinstance(value["created_at"], str) or not isinstance(value["sha256"], str):
+        raise ValueError("bad created_at or sha256")
+    if not isinstance(value.get("variants", {}), dict):
+        raise ValueError("bad variants")
+    return value
+
+
+class GalleryService:
+    """The gallery over one bucket.
+
+    Args:
+        storage: the bucket.
+        keys: builds every object key.
+        limits: what an upload may be.
+        index: the index to use (default: one over ``storage`` and ``keys``).
+        clock: the current time (tests pass a fixed one).
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        keys: Keys,
+        *,
+        limits: Limits,
+        index: ImageIndex | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.storage = storage
+        self.keys = keys
+        self.limits = limits
+        self.index = index if index is not None else ImageIndex(storage, keys)
+        self.clock = clock
+
+    # -- reading --------------------------------------------------------------
+
+    def get(self, image_id: str) -> dict[str, Any]:
+        """One image's record.
+
+        Raises:
+            NotFound: unknown or malformed id.
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        return public_record(self._record(self.index.snapshot(), image_id))
+
+    def list_images(
+        self, *, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``limit`` (clamped to 1..100) images, newest first, after ``cursor``.
+
+        Returns:
+            ``(images, next_cursor)``; ``next_cursor`` is ``None`` on the last page.
+            A cursor stays valid while images are added or deleted.
+
+        Raises:
+            BadRequest: the cursor is malformed.
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        limit = max(1, min(MAX_LIMIT, int(limit)))
+        after = decode_cursor(cursor) if cursor else None
+        snapshot = self.index.snapshot()
+        start = snapshot.position_after(*after) if after else 0
+        ids = snapshot.ordered[start : start + limit]
+        images = [public_record(snapshot.images[i]) for i in ids]
+        more = start + limit < len(snapshot.ordered)
+        next_cursor = encode_cursor(images[-1]["created_at"], images[-1]["id"]) if more else None
+        return images, next_cursor
+
+    def page(self, number: int, per_page: int) -> Page:
+        """Page ``number`` (from 1) of ``per_page`` images, newest first.
+
+        Raises:
+            NotFound: there is no such page (page 1 always exists).
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        per_page = max(1, min(1000, int(per_page)))
+        snapshot = self.index.snapshot()
+        total = len(snapshot.ordered)
+        pages = max(1, -(-total // per_page))
+        if not 1 <= number <= pages:
+            raise NotFound(f"There is no page {number}; the gallery has {pages}.")
+        ids = snapshot.ordered[(number - 1) * per_page : number * per_page]
+        return Page([public_record(snapshot.images[i]) for i in ids], number, pages, total)
+
+    def media(self, image_id: str, variant: str | None = None) -> Media:
+        """Where the original (or a thumbnail) of an image is stored.
+
+        Raises:
+            NotFound: unknown id or variant.
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        record = self._record(self.index.snapshot(), image_id)
+        if variant is None:
+            key = self.keys.original(image_id)
+            content_type, size, digest = record["content_type"], record["size"], record["sha256"]
+        else:
+            found = record.get("variants", {}).get(variant) if isinstance(variant, str) else None
+            if found is None:
+                raise NotFound("That image has no such thumbnail.")
+            key = self.keys.variant(image_id, variant)
+            content_type, size, digest = "image/webp", found["size"], found["sha256"]
+        return Media(key, content_type, size, f'"{digest}"', self.storage.local_path(key))
+
+    def open_media(self, media: Media) -> BinaryIO:
+        """A stream of the media's bytes; the caller closes it.
+
+        Raises:
+            NotFound: the object is gone (deleted meanwhile).
+            StorageUnavailable: the storage did not answer.
+        """
+        try:
+            return self.storage.open(media.key)
+        except ObjectNotFound:
+            raise NotFound("That image is gone.") from None
+
+    # -- upload ---------------------------------------------------------------
+
+    def upload(
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        uploaded_by: str,
+        title: str | None = None,
+        description: str = "",
+    ) -> UploadResult:
+        """Validate and store one image; an image already stored is reused.
+
+        Raises:
+            BadRequest: the title or description is not acceptable.
+            TooLarge, UnsupportedType, DamagedImage: the file is not acceptable.
+            DocumentDamaged: the index cannot be read (nothing is stored).
+            StorageUnavailable: the storage did not answer; what this upload
+                wrote is removed again where possible.
+        """
+        texts = _check_changes({"description": description} if title is None
+                               else {"title": title, "description": description})
+        processed = process_upload(data, self.limits)
+        shas = {processed.sha256, processed.upload_sha256}
+        snapshot = self.index.snapshot()
+        for sha in shas:
+            if sha in snapshot.by_sha:
+                return UploadResult(public_record(snapshot.images[snapshot.by_sha[sha]]), True)
+
+        image_id = new_image_id()
+        record = self._new_record(image_id, processed, filename, uploaded_by, texts)
+        written: list[str] = []
+        try:
+            self._put_new(written, self.keys.original(image_id), processed.data,
+                          processed.content_type)
+            for variant in processed.variants:
+                self._put_new(written, self.keys.variant(image_id, variant.name), variant.data,
+                              variant.content_type)
+            self._put_new(written, self.keys.meta(image_id), orjson.dumps(record), JSON_TYPE)
+        except Exception:
+            self._discard(written)
+            raise
+
+        def add(value: IndexValue) -> Any:
+            for other in value["images"].values():
+                if other["sha256"] in shas or other.get("upload_sha256") in shas:
+                    return Unchanged(other)
+            value["images"][image_id] = record
+            return None
+
+        try:
+            winner = self.index.update(add)
+        except Exception:
+            # The write may have landed although we saw an error: look before removing.
+            indexed = self._is_indexed(image_id)
+            if indexed:
+                return UploadResult(public_record(record), False)
+            if indexed is False:
+                self._discard(written)
+            raise
+        if winner is not None:  # the same bytes were added meanwhile
+            self._discard(written)
+            return UploadResult(public_record(winner), True)
+        return UploadResult(public_record(record), False)
+
+    def _new_record(
+        self,
+        image_id: str,
+        processed: ProcessedImage,
+        filename: str,
+        uploaded_by: str,
+        texts: Mapping[str, str],
+    ) -> Record:
+        name = sanitize_filename(filename)
+        extension = processed.extension.lstrip(".").lower()
+        if name == FALLBACK_NAME and extension:
+            name = f"{name}.{extension}"
+        stem = name.rpartition(".")[0] or name
+        record: Record = {
+            "id": image_id,
+            "filename": name,
+            "content_type": processed.content_type,
+            "format": processed.format,
+            "size": len(processed.data),
+            "width": processed.width,
+            "height": processed.height,
+            "sha256": processed.sha256,
+        }
+        if processed.upload_sha256 != processed.sha256:
+            record["upload_sha256"] = processed.upload_sha256
+        record["created_at"] = format_timestamp(self.clock())
+        record["uploaded_by"] = uploaded_by
+        record["title"] = texts.get("title", stem[:MAX_TITLE])
+        if texts.get("description"):
+            record["description"] = texts["description"]
+        record["frames"] = processed.frames
+        if processed.animated:
+            record["animated"] = True
+        record["placeholder"] = processed.placeholder
+        if processed.gps_removed:
+            record["gps_removed"] = True
+        record["variants"] = {
+            v.name: {"w": v.width, "h": v.height, "size": len(v.data), "sha256": _sha256(v.data)}
+            for v in processed.variants
+        }
+        return record
+
+    def _put_new(self, written: list[str], key: str, data: bytes, content_type: str) -> None:
+        """Create ``key``; note it in ``written`` unless it was provably not ours."""
+        try:
+            self.storage.put(key, data, content_type=content_type, if_absent=True)
+        except PreconditionFailed:
+            raise  # someone else's object: never clean it up
+        except Exception:
+            written.append(key)  # the write may have landed before the error
+            raise
+        written.append(key)
+
+    def _discard(self, keys: Iterable[str]) -> None:
+        """Best-effort removal of objects nothing points at."""
+        for key in keys:
+            try:
+                self.storage.delete(key, missing_ok=True)
+            except StorageError as err:
+                log.warning("could not remove %s (left for cleanup): %s", key, err)
+
+    def _is_indexed(self, image_id: str) -> bool | None:
+        """Whether the index has this id; ``None`` if it cannot be told."""
+        try:
+            self.index.forget()
+            return image_id in self.index.snapshot().images
+        except GalleryError:
+            return None
+
+    # -- editing --------------------------------------------------------------
+
+    def update(self, image_id: str, changes: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
+        """Change an image's title and/or description.
+
+        ``meta.json`` is written first, then the index; both carry an edit
+        counter (``rev``) so that concurrent edits settle on the same, latest
+        values in both places.
+
+        Raises:
+            NotFound: unknown or malformed id (or deleted meanwhile).
+            Forbidden: the actor is neither the uploader nor an admin.
+            BadRequest: an unknown field, a value that is not a string, or too long.
+            DocumentDamaged: the index or ``meta.json`` cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        record = self._record(self.index.snapshot(), image_id)
+        _authorize(record, actor)
+        texts = _check_changes(changes)
+        if not texts:
+            return public_record(record)
+
+        def edit_meta(value: dict[str, Any]) -> Record:
+            if not value:  # meta.json is missing: rebuild it from the index, if still there
+                current = self.index.snapshot().images.get(image_id)
+                if current is None:
+                    raise NotFound("That image was deleted.")
+                value.update(current)
+            _apply(value, texts)
+            value["rev"] = value.get("rev", 0) + 1
+            return dict(value)
+
+        meta = JsonDocument(self.storage, self.keys.meta(image_id), empty=dict,
+                            check=lambda v: check_record(v, image_id))
+        edited, _ = meta.update(edit_meta)
+
+        def edit_index(value: IndexValue) -> Any:
+            current = value["images"].get(image_id)
+            if current is None:
+                raise NotFound("That image was deleted.")
+            if current.get("rev", 0) >= edited["rev"]:
+                return Unchanged(current)
+            _apply(current, {name: edited.get(name, "") for name in EDITABLE})
+            current["rev"] = edited["rev"]
+            return current
+
+        return public_record(self.index.update(edit_index))
+
+    # -- deleting -------------------------------------------------------------
+
+    def delete(self, image_id: str, *, actor: Actor) -> None:
+        """Delete an image: its index entry first, then its objects.
+
+        An id no longer in the index whose objects are still there (a delete
+        that was interrupted) is finished off.
+
+        Raises:
+            NotFound: unknown or malformed id.
+            Forbidden: the actor is neither the uploader nor an admin.
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer; the image may be
+                out of the index already, and deleting again finishes the job.
+        """
+        if not is_image_id(image_id):
+            raise NotFound("There is no such image.")
+        record = self.index.snapshot().images.get(image_id)
+        if record is None:
+            record = self._leftover_record(image_id)
+            _authorize(record, actor)
+        else:
+            _authorize(record, actor)
+
+            def remove(value: IndexValue) -> Any:
+                return value["images"].pop(image_id, None)
+
+            self.index.update(remove)
+        self._delete_objects(image_id)
+
+    def _leftover_record(self, image_id: str) -> Record:
+        try:
+            raw = self.storage.get(self.keys.meta(image_id))
+            return check_record(orjson.loads(raw), image_id)
+        except (ObjectNotFound, ValueError):
+            raise NotFound("There is no such image.") from None
+
+    def _delete_objects(self, image_id: str) -> None:
+        original, meta = self.keys.original(image_id), self.keys.meta(image_id)
+        listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
+        others = [key for key in listed if key not in (original, meta)]
+        # meta.json goes last and only once everything else is gone, so an
+        # interrupted delete can be finished by deleting again.
+        for key in [original, *others, meta]:
+            self.storage.delete(key, missing_ok=True)
+
+    # -- reindex --------------------------------------------------------------
+
+    def reindex(self, *, workers: int = 8) -> ReindexReport:
+        """Rebuild ``index.json`` from the bucket alone; a damaged index is replaced.
+
+        Safe while uploads, edits and deletes go on: the new index is written
+        by compare-and-swap, entries added after the listing are kept while
+        their original exists, and images deleted meanwhile are not revived.
+
+        Raises:
+            Conflict: too many concurrent writers for too long.
+            StorageUnavailable: the storage did not answer.
+        """
+        try:
+            known_before: set[str] = set(self.index.snapshot().images)
+        except GalleryError as err:
+            if err.code != "document_damaged":
+                raise
+            known_before = set()
+        listing = self._list_objects()
+        rebuilt, damaged = self._read_records(listing, workers)
+        rebuilt_at = format_timestamp(self.clock())
+
+        def rebuild(value: IndexValue) -> ReindexReport:
+            old: dict[str, Record] = value["images"]
+            candidates: dict[str, Record] = {}
+            kept: list[str] = []
+            for image_id, current in old.items():
+                if image_id in rebuilt:
+                    continue
+                objects = listing.get(image_id)
+                if objects is None:  # not listed: written since, or never there
+                    alive = self.storage.exists(self.keys.original(image_id))
+                else:
+                    alive = "original" in objects
+                if alive:
+                    candidates[image_id] = current
+                    kept.append(image_id)
+            for image_id, record in rebuilt.items():
+                current = old.get(image_id)
+                if current is None:
+                    if image_id not in known_before:  # else: deleted since we looked
+                        candidates[image_id] = record
+                elif current.get("rev", 0) > record.get("rev", 0):
+                    candidates[image_id] = current  # edited since we read meta.json
+                else:
+                    candidates[image_id] = record
+            images, duplicates = _without_duplicates(candidates, old)
+            value.clear()
+            value.update({"format": 1, "images": images, "rebuilt_at": rebuilt_at})
+            return ReindexReport(
+                added=sorted(i for i in images if i not in old),
+                dropped=sorted(i for i in old if i not in images),
+                unchanged=sum(1 for i, r in images.items() if old.get(i) == r),
+                updated=sorted(i for i, r in images.items() if i in old and old[i] != r),
+                kept=sorted(kept),
+                duplicates=sorted(duplicates),
+                damaged=sorted(damaged),
+                total=len(images),
+            )
+
+        report, repaired = self.index.rebuild(rebuild)
+        if repaired:
+            return dataclasses.replace(report, repaired=True)
+        return report
+
+    def _list_objects(self) -> dict[str, dict[str, ObjectInfo]]:
+        """Every object under ``images/``, by image id then by name (``original``, ``sm.webp``...)."""
+        listing: dict[str, dict[str, ObjectInfo]] = {}
+        for info in self.storage.list(self.keys.images_prefix):
+            image_id = self.keys.image_id_of(info.key)
+            if image_id is None:
+                continue
+            name = info.key[len(self.keys.image_prefix(image_id)) :]
+            listing.setdefault(image_id, {})[name] = info
+        return listing
+
+    def _read_records(
+        self, listing: Mapping[str, Mapping[str, ObjectInfo]], workers: int
+    ) -> tuple[dict[str, Record], list[str]]:
+        """Records rebuilt from ``meta.json`` for images whose original exists."""
+        wanted = [i for i, objects in listing.items() if "original" in objects and "meta.json" in objects]
+
+        def read(image_id: str) -> Record | None:
+            try:
+                record = check_record(orjson.loads(self.storage.get(self.keys.meta(image_id))),
+                                      image_id)
+            except ObjectNotFound:
+                return None
+            except (orjson.JSONDecodeError, ValueError):
+                return {}
+            objects = listing[image_id]
+            record["size"] = objects["original"].size
+            record["variants"] = {
+                name: info for name, info in record.get("variants", {}).items()
+                if f"{name}.webp" in objects and isinstance(info, dict)
+            }
+            return record
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            results = dict(zip(wanted, pool.map(read, wanted), strict=True))
+        rebuilt = {i: r for i, r in results.items() if r}
+        damaged = [i for i, r in results.items() if r == {}]
+        return rebuilt, damaged
+
+    # -- helpers --------------------------------------------------------------
+
+    @staticmethod
+    def _record(snapshot: IndexSnapshot, image_id: str) -> Record:
+        record = snapshot.images.get(image_id) if is_image_id(image_id) else None
+        if record is None:
+            raise NotFound("There is no such image.")
+        return record
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _authorize(record: Mapping[str, Any], actor: Actor) -> None:
+    if not (actor.is_admin or actor.username == record.get("uploaded_by")):
+        raise Forbidden("Only the person who uploaded an image, or an admin, may change it.")
+
+
+def _check_changes(changes: Any) -> dict[str, str]:
+    """The editable fields of ``changes``, stripped and checked.
+
+    Raises:
+        BadRequest: an unknown field, a value that is not a string, or too long.
+    """
+    if not isinstance(changes, Mapping):
+        raise BadRequest("Send the fields to change as an object.")
+    limits = {"title": MAX_TITLE, "description": MAX_DESCRIPTION}
+    texts: dict[str, str] = {}
+    for name, value in changes.items():
+        if name not in limits:
+            raise BadRequest(f"The field {name!r} cannot be changed; only title and description.")
+        if not isinstance(value, str):
+            raise BadRequest(f"The field {name!r} must be a string.")
+        value = value.strip()
+        if len(value) > limits[name]:
+            raise BadRequest(f"The field {name!r} is too long (at most {limits[name]} characters).")
+        texts[name] = value
+    return texts
+
+
+def _apply(record: dict[str, Any], texts: Mapping[str, str]) -> None:
+    for name, value in texts.items():
+        if name == "description" and not value:
+            record.pop("description", None)
+        else:
+            record[name] = value
+
+
+def _without_duplicates(
+    candidates: Mapping[str, Record], old: Mapping[str, Record]
+) -> tuple[dict[str, Record], list[str]]:
+    """Keep one image per content hash: the one already indexed, else the oldest."""
+    order = sorted(candidates, key=lambda i: (i not in old, candidates[i]["created_at"], i))
+    seen: set[str] = set()
+    images: dict[str, Record] = {}
+    duplicates: list[str] = []
+    for image_id in order:
+        record = candidates[image_id]
+        shas = {record["sha256"], record.get("upload_sha256") or record["sha256"]}
+        if shas & seen:
+            duplicates.append(image_id)
+            continue
+        seen |= shas
+        images[image_id] = record
+    return images, duplicates
