@@ -1,0 +1,571 @@
+"""``gs://BUCKET``: Google Cloud Storage through ``google-cloud-storage``.
+
+Versions are GCS generations. Conditional writes use ``ifGenerationMatch``
+(``0`` for "create only"). Every request carries a timeout and Google's own
+retries are switched off: transient faults are retried here, boundedly, and
+only where a second try cannot do harm (reads, listings, deletes, copies,
+conditional writes, and unconditional writes whose bytes can be sent again).
+
+A conditional write retried after an ambiguous failure (a lost response) may
+meet its own first try as "the current object". Every conditional write
+therefore carries a one-off id in its metadata; a ``412`` on a retry is read
+as success when the current object carries our id.
+
+``google-cloud-storage`` is optional (``pip install 'gallery[gcs]'``) and is
+imported only when a backend is built.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+from gallery.errors import (
+    ObjectNotFound,
+    PreconditionFailed,
+    StorageConfigError,
+    StorageError,
+    StorageUnavailable,
+)
+from gallery.storage.base import (
+    CHUNK_SIZE,
+    DEFAULT_CONTENT_TYPE,
+    Data,
+    ListPage,
+    ObjectInfo,
+    Storage,
+    check_conditions,
+    check_key,
+    check_page_size,
+    check_range,
+)
+from gallery.storage.retry import RetryPolicy, call_with_retry
+
+if TYPE_CHECKING:
+    from google.cloud.storage import Blob, Bucket, Client
+
+T = TypeVar("T")
+
+INSTALL_HINT = "pip install 'gallery[gcs]'"
+#: Metadata key naming the write that produced an object (conditional writes only).
+WRITE_ID_KEY = "gallery-write-id"
+#: Streams up to this size go up in one request; larger ones in resumable chunks.
+MULTIPART_LIMIT = 8 * 1024 * 1024
+#: Chunk of a resumable upload (a multiple of 256 KiB, as GCS requires).
+UPLOAD_CHUNK = 8 * 1024 * 1024
+#: How often a read looks again for exact metadata when the object keeps changing.
+READ_ATTEMPTS = 4
+_BUCKET_MISSING = "bucket does not exist"
+
+
+def _import_storage() -> Any:
+    """The ``google.cloud.storage`` module, or a config error with the install hint."""
+    try:
+        from google.cloud import storage
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise StorageConfigError(
+            f"Google Cloud Storage needs google-cloud-storage: {INSTALL_HINT}"
+        ) from err
+    return storage
+
+
+def _utc(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _status(err: BaseException) -> int | None:
+    """The HTTP status behind a google or resumable-media error, if any."""
+    code = getattr(err, "code", None)
+    if isinstance(code, int):
+        return code
+    response = getattr(err, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _never_sent(err: BaseException) -> bool:
+    """Whether a failed request certainly did not reach the server.
+
+    Rate limiting, credential failures and refused connections change
+    nothing; timeouts, resets and 5xx answers may follow a completed write.
+    """
+    import requests
+    from google.auth import exceptions as auth_errors
+    from urllib3.exceptions import NewConnectionError
+
+    if _status(err) == 429:
+        return True
+    if isinstance(err, auth_errors.GoogleAuthError | requests.ConnectTimeout):
+        return True
+    if isinstance(err, requests.ConnectionError):
+        reason = getattr(err.args[0] if err.args else None, "reason", None)
+        return isinstance(reason, NewConnectionError)
+    return False
+
+
+class _RangeReader(io.RawIOBase):
+    """A seekable raw stream over one generation of an object, read in ranges."""
+
+    def __init__(self, storage: GCSStorage, info: ObjectInfo) -> None:
+        super().__init__()
+        self._storage = storage
+        self._info = info
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._info.size}[whence]
+        if base + offset < 0:
+            raise ValueError("Cannot seek before the start of the object.")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), self._info.size - self._pos)
+        if count <= 0:
+            return 0
+        data = self._storage._download(self._info, self._pos, self._pos + count - 1)
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def readall(self) -> bytes:
+        parts = []
+        while chunk := self.read(UPLOAD_CHUNK):
+            parts.append(chunk)
+        return b"".join(parts)
+
+
+class GCSStorage(Storage):
+    """A Google Cloud Storage bucket.
+
+    Args:
+        bucket: the bucket name.
+        timeout: seconds any single request may take.
+        client: a ready ``google.cloud.storage.Client`` (its owner closes it).
+        credentials: credentials for a client built here (ambient ones when
+            ``None``; anonymous when ``STORAGE_EMULATOR_HOST`` is set).
+        project: the project for a client built here (none is needed).
+        retry: how transient faults are retried.
+
+    Raises:
+        StorageConfigError: google-cloud-storage is missing, or no credentials
+            can be found.
+    """
+
+    scheme = "gcs"
+    #: Shown in messages; subclasses for services built on GCS change it.
+    service = "Google Cloud Storage"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        timeout: float = 30.0,
+        client: Client | None = None,
+        credentials: Any = None,
+        project: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if not bucket:
+            raise StorageConfigError(f"{self.service} needs a bucket name.")
+        storage = _import_storage()
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy(deadline=max(4 * timeout, 10.0))
+        self._owns_client = client is None
+        if client is None:
+            from google.auth import exceptions as auth_errors
+
+            try:
+                client = storage.Client(project=project, credentials=credentials)
+            except auth_errors.DefaultCredentialsError as err:
+                raise StorageConfigError(
+                    f"{self.service} found no credentials: set "
+                    "GOOGLE_APPLICATION_CREDENTIALS or run "
+                    "'gcloud auth application-default login'."
+                ) from err
+        self._client: Client = client
+        self._bucket: Bucket = client.bucket(bucket)
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket's name."""
+        return str(self._bucket.name)
+
+    def describe(self) -> str:
+        return f"gs://{self.bucket_name} ({self.service})"
+
+    def close(self) -> None:
+        """Close the HTTP sessions of a client this backend built."""
+        if self._owns_client:
+            self._client.close()
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _blob(self, key: str, generation: int | None = None) -> Blob:
+        # A fresh handle per call: a reused one pins the generation it last saw.
+        return self._bucket.blob(key, generation=generation)
+
+    def _config_error(self, what: str) -> StorageConfigError:
+        return StorageConfigError(f"{self.service} bucket {self.bucket_name!r}: {what}")
+
+    def _unavailable(self, what: str) -> StorageUnavailable:
+        return StorageUnavailable(f"{self.service} is not answering ({what}); try again shortly.")
+
+    def _translate(
+        self, err: BaseException, key: str | None, *, missing_bucket: bool = False
+    ) -> BaseException:
+        """The gallery error for a google, auth or transport error (others unchanged).
+
+        A 404 names the object ``key``, unless ``key`` is ``None`` or
+        ``missing_bucket`` is set (listings and uploads only miss buckets).
+        """
+        import requests
+        from google.api_core import exceptions as api_errors
+        from google.auth import exceptions as auth_errors
+        from google.resumable_media import common as media_errors
+
+        if isinstance(err, StorageError):
+            return err
+        if isinstance(err, api_errors.NotFound):
+            if key is None or missing_bucket or _BUCKET_MISSING in str(err.message):
+                return self._config_error("the bucket does not exist.")
+            return ObjectNotFound(key)
+        if isinstance(err, api_errors.PreconditionFailed | api_errors.NotModified):
+            return PreconditionFailed(key or "", f"{key!r} changed meanwhile.")
+        if isinstance(err, api_errors.Unauthorized | api_errors.Forbidden):
+            return self._config_error(f"access refused ({err.code}); check the credentials.")
+        if isinstance(err, auth_errors.RefreshError):
+            if err.retryable or isinstance(err.__cause__, auth_errors.TransportError):
+                return self._unavailable("credentials could not be refreshed")
+            return self._config_error(f"the credentials were refused: {err}")
+        if isinstance(err, auth_errors.DefaultCredentialsError):
+            return self._config_error(f"no usable credentials: {err}")
+        if isinstance(err, auth_errors.TransportError):
+            return self._unavailable("fetching credentials failed")
+        if isinstance(err, requests.Timeout):
+            return self._unavailable("timed out")
+        if isinstance(err, requests.ConnectionError):
+            return self._unavailable("connection failed")
+        if isinstance(err, media_errors.DataCorruption):
+            return self._unavailable("a download failed its checksum")
+        status = _status(err)
+        if isinstance(err, api_errors.GoogleAPICallError | media_errors.InvalidResponse):
+            if status is not None and (status in (408, 429) or status >= 500):
+                return self._unavailable(f"HTTP {status}")
+            return self._config_error(f"the request was refused (HTTP {status}): {err}")
+        return err
+
+    def _maybe_applied(self, err: BaseException, key: str | None) -> bool:
+        """Whether a failed write that will be retried may have taken effect anyway."""
+        transient = isinstance(self._translate(err, key), StorageUnavailable)
+        return transient and not _never_sent(err)
+
+    def _call(self, fn: Callable[[int], T], key: str | None, *, writes: bool = False) -> T:
+        """Run ``fn(attempt)`` with translated errors, retrying transient ones.
+
+        With ``writes``, a 404 means the bucket is missing (writing creates the object).
+        """
+
+        def attempt(number: int) -> T:
+            try:
+                return fn(number)
+            except Exception as err:
+                translated = self._translate(err, key, missing_bucket=writes)
+                if translated is err:
+                    raise
+                raise translated from err
+
+        return call_with_retry(
+            attempt, self._retry, transient=lambda e: isinstance(e, StorageUnavailable)
+        )
+
+    def _info(self, blob: Blob, key: str | None = None) -> ObjectInfo:
+        return ObjectInfo(
+            key=key or blob.name,
+            size=int(blob.size or 0),
+            content_type=blob.content_type or DEFAULT_CONTENT_TYPE,
+            version=str(blob.generation),
+            updated=_utc(blob.updated),
+        )
+
+    def _stat_generation(self, key: str, generation: int) -> ObjectInfo:
+        def attempt(_: int) -> Blob:
+            blob = self._blob(key, generation)
+            blob.reload(timeout=self._timeout, retry=None)
+            return blob
+
+        return self._info(self._call(attempt, key), key)
+
+    def _stat_blob(self, key: str) -> Blob:
+        def attempt(_: int) -> Blob:
+            blob = self._blob(key)
+            blob.reload(timeout=self._timeout, retry=None)
+            return blob
+
+        return self._call(attempt, key)
+
+    def _download(self, info: ObjectInfo, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` (inclusive) of exactly the generation in ``info``.
+
+        Raises:
+            ObjectNotFound: that generation is gone (replaced or deleted).
+        """
+
+        def attempt(_: int) -> bytes:
+            blob = self._blob(info.key, int(info.version))
+            return bytes(
+                blob.download_as_bytes(
+                    start=start, end=end, timeout=self._timeout, retry=None, checksum=None
+                )
+            )
+
+        return self._call(attempt, info.key)
+
+    # -- writing --------------------------------------------------------------
+
+    def put(
+        self,
+        key: str,
+        data: Data,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        if_absent: bool = False,
+        if_version: str | None = None,
+    ) -> ObjectInfo:
+        check_key(key)
+        check_conditions(if_absent, if_version)
+        if if_version is not None and not if_version.isdigit():
+            # Not a generation at all, so it cannot be the current one.
+            raise PreconditionFailed(key, f"{key!r} is not at version {if_version}.")
+        generation = 0 if if_absent else (int(if_version) if if_version is not None else None)
+        write_id = uuid.uuid4().hex if generation is not None else None
+        stream, size, spooled = self._rewindable(data)
+        start = stream.tell()
+        maybe_written = False
+
+        def attempt(number: int) -> ObjectInfo:
+            nonlocal maybe_written
+            stream.seek(start)
+            blob = self._blob(key)
+            blob.chunk_size = UPLOAD_CHUNK
+            if write_id is not None:
+                blob.metadata = {WRITE_ID_KEY: write_id}
+            try:
+                blob.upload_from_file(
+                    stream,
+                    size=size,
+                    content_type=content_type or DEFAULT_CONTENT_TYPE,
+                    if_generation_match=generation,
+                    timeout=self._timeout,
+                    checksum="crc32c",
+                    retry=None,
+                )
+            except Exception as err:
+                maybe_written = maybe_written or self._maybe_applied(err, key)
+                raise
+            return self._info(blob, key)
+
+        try:
+            return self._call(attempt, key, writes=True)
+        except PreconditionFailed as err:
+            if maybe_written:
+                return self._own_write(key, write_id)
+            if if_absent:
+                raise PreconditionFailed(key, f"{key!r} already exists.") from err
+            raise PreconditionFailed(key, f"{key!r} is not at version {if_version}.") from err
+        finally:
+            if spooled:
+                stream.close()
+
+    def _own_write(self, key: str, write_id: str | None) -> ObjectInfo:
+        """After a retried conditional write met 412: our object, or "outcome unknown".
+
+        Raises:
+            StorageUnavailable: someone else's object is current; whether our
+                first try landed before it cannot be told.
+        """
+        try:
+            blob = self._stat_blob(key)
+        except ObjectNotFound:
+            blob = None
+        if blob is not None and (blob.metadata or {}).get(WRITE_ID_KEY) == write_id:
+            return self._info(blob, key)
+        raise StorageUnavailable(
+            f"Writing {key!r} was interrupted and it is not known whether it was stored; "
+            "read it again before retrying."
+        )
+
+    @staticmethod
+    def _rewindable(data: Data) -> tuple[BinaryIO, int, bool]:
+        """A seekable stream over ``data``, its remaining size, and whether we made it."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            return io.BytesIO(bytes(data)), len(data), True
+        try:
+            if data.seekable():
+                here = data.tell()
+                end = data.seek(0, io.SEEK_END)
+                data.seek(here)
+                return data, end - here, False
+        except (AttributeError, OSError):
+            pass
+        spool = tempfile.SpooledTemporaryFile(max_size=MULTIPART_LIMIT)  # noqa: SIM115
+        shutil.copyfileobj(data, spool, CHUNK_SIZE)
+        size = spool.tell()
+        spool.seek(0)
+        return spool, size, True  # type: ignore[return-value]
+
+    def copy(self, src: str, dst: str) -> ObjectInfo:
+        check_key(src)
+        check_key(dst)
+
+        def attempt(_: int) -> ObjectInfo:
+            source, target = self._blob(src), self._blob(dst)
+            token: str | None = None
+            while True:
+                try:
+                    token, _done, _total = target.rewrite(
+                        source, token=token, timeout=self._timeout, retry=None
+                    )
+                except Exception as err:
+                    # A missing object on a copy is the source: the target is being written.
+                    translated = self._translate(err, src)
+                    raise translated from err
+                if token is None:
+                    return self._info(target, dst)
+
+        return self._call(attempt, src)
+
+    def delete(self, key: str, *, missing_ok: bool = False) -> None:
+        check_key(key)
+        maybe_deleted = False
+
+        def attempt(_: int) -> None:
+            nonlocal maybe_deleted
+            try:
+                self._blob(key).delete(timeout=self._timeout, retry=None)
+            except Exception as err:
+                maybe_deleted = maybe_deleted or self._maybe_applied(err, key)
+                raise
+
+        try:
+            self._call(attempt, key)
+        except ObjectNotFound:
+            # Gone is gone, even when an earlier try of ours may have removed it.
+            if not (missing_ok or maybe_deleted):
+                raise
+
+    # -- reading --------------------------------------------------------------
+
+    def read(self, key: str) -> tuple[bytes, ObjectInfo]:
+        """The bytes and the info of one generation.
+
+        The object is downloaded first (the answer names its generation), then
+        that generation's metadata is fetched. When the object is replaced in
+        between every time, the last download is returned with its ``updated``
+        taken as the time it was read.
+        """
+        check_key(key)
+        for _ in range(READ_ATTEMPTS):
+            blob = self._blob(key)
+
+            def download(_: int, blob: Blob = blob) -> bytes:
+                return bytes(
+                    blob.download_as_bytes(timeout=self._timeout, retry=None, checksum="md5")
+                )
+
+            data = self._call(download, key)
+            read_at = datetime.now(UTC)
+            info = ObjectInfo(
+                key=key,
+                size=len(data),
+                content_type=blob.content_type or DEFAULT_CONTENT_TYPE,
+                version=str(blob.generation),
+                updated=read_at,
+            )
+            try:
+                return data, self._stat_generation(key, int(info.version))
+            except ObjectNotFound:
+                continue  # replaced since the download: try again for exact metadata
+        return data, info
+
+    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
+        check_key(key)
+        check_range(start, length)
+        if length == 0:
+            self.stat(key)
+            return b""
+        end = None if length is None else start + length - 1
+
+        def attempt(_: int) -> bytes:
+            from google.api_core import exceptions as api_errors
+
+            try:
+                return bytes(
+                    self._blob(key).download_as_bytes(
+                        start=start or None,
+                        end=end,
+                        timeout=self._timeout,
+                        retry=None,
+                        checksum=None,
+                    )
+                )
+            except api_errors.RequestRangeNotSatisfiable:
+                return b""  # the object exists and ends before ``start``
+
+        return self._call(attempt, key)
+
+    def open(self, key: str) -> BinaryIO:
+        info = self.stat(key)
+        return io.BufferedReader(_RangeReader(self, info), buffer_size=CHUNK_SIZE)
+
+    def stat(self, key: str) -> ObjectInfo:
+        check_key(key)
+        return self._info(self._stat_blob(key), key)
+
+    # -- listing --------------------------------------------------------------
+
+    def list_page(
+        self,
+        prefix: str = "",
+        *,
+        start_offset: str | None = None,
+        end_offset: str | None = None,
+        page_size: int = 1000,
+        page_token: str | None = None,
+    ) -> ListPage:
+        check_page_size(page_size)
+
+        def attempt(_: int) -> ListPage:
+            listing = self._client.list_blobs(
+                self._bucket,
+                prefix=prefix or None,
+                start_offset=start_offset or None,
+                end_offset=end_offset or None,
+                page_size=page_size,
+                page_token=page_token or None,
+                fields="items(name,size,contentType,generation,updated),nextPageToken",
+                timeout=self._timeout,
+                retry=None,
+            )
+            page = next(listing.pages)
+            items = [self._info(blob) for blob in page]
+            return ListPage(items=items, next_token=listing.next_page_token or None)
+
+        return self._call(attempt, None)

@@ -1,0 +1,145 @@
+"""A stand-in for the Replit storage sidecar on 127.0.0.1:1106.
+
+It serves the three endpoints the ``replit-object-storage`` package and its
+``google.auth.identity_pool`` credentials use:
+
+* ``GET /credential``                      -> ``{"access_token": ...}`` (the subject token)
+* ``POST /token``                          -> an STS token-exchange answer
+* ``GET /object-storage/default-bucket``   -> ``{"bucketId": ...}``
+
+It counts requests per path and can be switched into failure modes. The port is
+fixed by the replit package, so only one sidecar can run at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+HOST = "127.0.0.1"
+PORT = 1106
+
+CREDENTIAL = "/credential"
+TOKEN = "/token"
+DEFAULT_BUCKET = "/object-storage/default-bucket"
+
+
+class FakeSidecar:
+    """The fake sidecar, served from a daemon thread; a context manager.
+
+    Attributes:
+        default_bucket: what ``/object-storage/default-bucket`` names; ``None``
+            answers 404 with an error body, ``""`` answers ``{"bucketId": ""}``.
+        bucket_status: force this HTTP status on the default-bucket endpoint.
+        credential_status: force this HTTP status on ``/credential`` (and
+            ``/token``), e.g. 500 for "credential endpoint down".
+        hits: requests seen per path.
+    """
+
+    def __init__(self, default_bucket: str | None = None) -> None:
+        self.default_bucket = default_bucket
+        self.bucket_status: int | None = None
+        self.credential_status: int | None = None
+        self.hits: Counter[str] = Counter()
+        self.token_requests: list[str] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def reset(self, default_bucket: str | None = None) -> None:
+        """Back to answering normally, with fresh counters."""
+        with self._lock:
+            self.default_bucket = default_bucket
+            self.bucket_status = None
+            self.credential_status = None
+            self.hits.clear()
+            self.token_requests.clear()
+
+    def _answer(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, object]]:
+        path = path.split("?", 1)[0]
+        with self._lock:
+            self.hits[path] += 1
+            if path == CREDENTIAL and method == "GET":
+                if self.credential_status:
+                    return self.credential_status, {"error": "credential source unavailable"}
+                return 200, {"access_token": "fake-replit-subject-token"}
+            if path == TOKEN and method == "POST":
+                self.token_requests.append(body.decode("utf-8", "replace"))
+                if self.credential_status:
+                    return self.credential_status, {"error": "invalid_grant"}
+                return 200, {
+                    "access_token": "fake-gcs-access-token",
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                }
+            if path == DEFAULT_BUCKET and method == "GET":
+                if self.bucket_status:
+                    return self.bucket_status, {"error": "sidecar failure"}
+                if self.default_bucket is None:
+                    return 404, {"error": "no default bucket configured"}
+                return 200, {"bucketId": self.default_bucket}
+        return 404, {"error": f"unknown endpoint {method} {path}"}
+
+    def start(self) -> FakeSidecar:
+        """Listen on 127.0.0.1:1106 and serve from a daemon thread.
+
+        Raises:
+            OSError: the port is taken.
+        """
+        sidecar = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, payload = sidecar._answer(self.command, self.path, body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+        self._server = ThreadingHTTPServer((HOST, PORT), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __enter__(self) -> FakeSidecar:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
