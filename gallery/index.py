@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from gallery.documents import DocumentDamaged, JsonDocument, Unchanged
+from gallery.documents import DocumentDamaged, JsonDocument, Loaded, Unchanged
 from gallery.errors import BadRequest, Conflict, ObjectNotFound, PreconditionFailed
 from gallery.keys import Keys, is_image_id
 from gallery.storage.base import Storage
@@ -141,6 +141,10 @@ class IndexSnapshot:
     def __len__(self) -> int:
         return len(self.ordered)
 
+    def value_copy(self) -> IndexValue:
+        """A new index value with these records (shared, not copied) to change and store."""
+        return {**self.meta, "images": dict(self.images)}
+
     def position_after(self, created_at: str, image_id: str) -> int:
         """Where in :attr:`ordered` the first image older than ``(created_at, id)`` is.
 
@@ -154,6 +158,28 @@ class IndexSnapshot:
 # --- the index ---------------------------------------------------------------
 
 
+class _IndexDocument(JsonDocument[IndexValue]):
+    """``index.json`` as a compare-and-swap document that reuses the process's parse.
+
+    When the stored version is the one already cached, a writer starts from a
+    copy of the cached value (the top level and the ``images`` mapping are
+    copied; records are shared, so a writer replaces records, never edits
+    them in place) instead of downloading and parsing the whole index again.
+    """
+
+    def __init__(self, owner: ImageIndex, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._owner = owner
+
+    def load(self) -> Loaded[IndexValue]:
+        cached = self._owner._cached
+        if cached is not None and cached.version is not None:
+            if self._owner._stored_version() == cached.version:
+                return Loaded(cached.value_copy(), cached.version)
+        return super().load()
+
+
+
 class ImageIndex:
     """The ``index.json`` object, cached per process and updated by compare-and-swap.
 
@@ -165,8 +191,9 @@ class ImageIndex:
         self.storage = storage
         self.keys = keys
         self.key = keys.index
-        self.document: JsonDocument[IndexValue] = JsonDocument(
-            storage, self.key, empty=empty_index, check=check_index, max_attempts=max_attempts
+        self.document: JsonDocument[IndexValue] = _IndexDocument(
+            self, storage, self.key, empty=empty_index, check=check_index,
+            max_attempts=max_attempts,
         )
         self._max_attempts = max_attempts
         self._lock = threading.Lock()
@@ -200,8 +227,11 @@ class ImageIndex:
         """Change the index by compare-and-swap and refresh the cache with what was written.
 
         ``mutate`` changes the value in place and may run several times, each
-        time on a freshly read value; it returns the caller's result, or
-        ``Unchanged(result)`` to skip the write.
+        time on a fresh value; it returns the caller's result, or
+        ``Unchanged(result)`` to skip the write. It may add, remove and
+        replace records in ``value["images"]`` but must not edit a record
+        dict in place: records are shared with the cached snapshot (copy one
+        with ``dict(record)``, change the copy, store the copy).
 
         Raises:
             Conflict: too many concurrent writers for too long.

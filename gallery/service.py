@@ -471,8 +471,10 @@ class GalleryService:
                 raise NotFound("That image was deleted.")
             if current.get("rev", 0) >= edited["rev"]:
                 return Unchanged(current)
+            current = dict(current)  # records are shared with the cache: replace, never edit
             _apply(current, {name: edited.get(name, "") for name in EDITABLE})
             current["rev"] = edited["rev"]
+            value["images"][image_id] = current
             return current
 
         return public_record(self.index.update(edit_index))

@@ -116,7 +116,7 @@ def test_an_older_edit_never_overwrites_a_newer_one_in_the_index(
     service.update(image_id, {"title": "newer"}, actor=ALICE)
     # an edit that wrote meta.json earlier (rev 1) reaches the index late:
     def stale(value: dict[str, Any]) -> None:
-        value["images"][image_id]["rev"] = 5
+        value["images"][image_id] = {**value["images"][image_id], "rev": 5}
     service.index.update(stale)
     service.update(image_id, {"title": "ignored in the index"}, actor=ALICE)  # meta rev 2 < 5
     assert service.get(image_id)["title"] == "newer"

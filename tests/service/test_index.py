@@ -208,3 +208,45 @@ def test_cursor_round_trip() -> None:
 def test_malformed_cursors_are_bad_requests(cursor: str) -> None:
     with pytest.raises(BadRequest):
         decode_cursor(cursor)
+
+
+def test_a_write_from_an_up_to_date_cache_downloads_nothing() -> None:
+    bucket = CountingStorage()
+    index = ImageIndex(bucket, KEYS)
+    add(index, "1" * 32, record("2026-01-01T00:00:00.000Z", "a" * 64))
+    before = index.snapshot()
+    bucket.reset()
+    add(index, "2" * 32, record("2026-01-02T00:00:00.000Z", "b" * 64))
+    assert bucket.reads == 0
+    assert set(orjson.loads(bucket.get(KEYS.index))["images"]) == {"1" * 32, "2" * 32}
+    assert set(before.images) == {"1" * 32}  # the earlier snapshot is not changed
+
+
+def test_a_write_from_a_stale_cache_starts_from_the_stored_index() -> None:
+    bucket = CountingStorage()
+    ours, theirs = ImageIndex(bucket, KEYS), ImageIndex(bucket, KEYS)
+    add(ours, "1" * 32, record("2026-01-01T00:00:00.000Z", "a" * 64))
+    add(theirs, "2" * 32, record("2026-01-02T00:00:00.000Z", "b" * 64))
+    bucket.reset()
+    add(ours, "3" * 32, record("2026-01-03T00:00:00.000Z", "c" * 64))
+    assert bucket.reads == 1
+    assert set(ours.snapshot().images) == {"1" * 32, "2" * 32, "3" * 32}
+    assert ImageIndex(bucket, KEYS).snapshot().ordered == ("3" * 32, "2" * 32, "1" * 32)
+
+
+def test_a_lost_race_is_retried_on_the_winners_index(storage: Storage) -> None:  # noqa: F811
+    ours, theirs = ImageIndex(storage, KEYS), ImageIndex(storage, KEYS)
+    add(ours, "1" * 32, record("2026-01-01T00:00:00.000Z", "a" * 64))
+    ours.snapshot()
+    calls = 0
+
+    def mutate(value: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # someone else writes between our read and our write
+            add(theirs, "2" * 32, record("2026-01-02T00:00:00.000Z", "b" * 64))
+        value["images"]["3" * 32] = record("2026-01-03T00:00:00.000Z", "c" * 64)
+
+    ours.update(mutate)
+    assert calls == 2
+    assert set(ImageIndex(storage, KEYS).snapshot().images) == {"1" * 32, "2" * 32, "3" * 32}
