@@ -1,0 +1,72 @@
+"""The shapes the image pipeline hands to the upload service, and its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALLOWED_TYPES: dict[str, str] = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+}
+"""Pillow format name -> the content type the original is served with."""
+
+EXTENSIONS: dict[str, str] = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+"""Pillow format name -> file extension used in object names."""
+
+ALLOWED_LABEL = "JPEG, PNG, GIF, WebP"
+"""How the allowed types are named in messages shown to people."""
+
+VARIANT_SIZES: dict[str, int] = {"lg": 1600, "sm": 400}
+"""Variant name -> longest side in pixels, largest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one upload may cost to check and decode.
+
+    ``max_total_pixels`` bounds the work of decoding an animation: the canvas size
+    times the number of frames.
+    """
+
+    max_bytes: int = 25_000_000
+    max_pixels: int = 50_000_000
+    max_frames: int = 500
+    max_total_pixels: int = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One thumbnail: WebP without metadata, upright, never larger than the original."""
+
+    name: str
+    data: bytes
+    width: int
+    height: int
+    content_type: str = "image/webp"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedImage:
+    """An accepted upload: the bytes to store as the original, its facts and its thumbnails.
+
+    ``data`` equals the upload byte for byte unless location data was removed
+    (``gps_removed``) or bytes after the end of the image were dropped
+    (``trailing_data_removed``); ``sha256`` always describes ``data``.
+    """
+
+    format: str
+    content_type: str
+    extension: str
+    data: bytes
+    width: int
+    height: int
+    frames: int
+    animated: bool
+    upload_sha256: str
+    sha256: str
+    gps_removed: bool
+    placeholder: str
+    variants: tuple[Variant, ...]
+    trailing_data_removed: bool = False

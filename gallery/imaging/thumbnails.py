@@ -1,0 +1,161 @@
+"""Thumbnails: upright, sRGB, WebP without metadata, made from one decode.
+
+The largest variant is resized from the decoded frame (for JPEG already reduced
+in the DCT domain by :func:`gallery.imaging.validate.decode`), every smaller one
+from the variant before it. Colour is converted to sRGB with the embedded ICC
+profile (LittleCMS through ``ImageCms``) after the first resize, where it costs
+least; EXIF orientation is applied last, on the smallest image that needs it.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from functools import cache
+
+from PIL import Image
+
+try:  # LittleCMS is part of Pillow's wheels, but optional when built from source.
+    from PIL import ImageCms
+except ImportError:  # pragma: no cover
+    ImageCms = None  # type: ignore[assignment]
+
+from gallery.imaging.model import VARIANT_SIZES, Variant
+from gallery.imaging.validate import Decoded
+
+WEBP_QUALITY = 80
+WEBP_METHOD = 4
+"""libwebp effort: 4 is the balance measured in bench/thumbnails.py (2 encodes about
+twice as fast for files about 4% larger; 5 and 6 gain under 1% for more time)."""
+
+RESAMPLE = Image.Resampling.BICUBIC
+REDUCING_GAP = 2.0
+
+# Same table as ImageOps.exif_transpose, applied to the already reduced image.
+_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def fit(width: int, height: int, longest: int) -> tuple[int, int]:
+    """(width, height) scaled so the longest side is at most ``longest``; never enlarged."""
+    side = max(width, height)
+    if side <= longest:
+        return width, height
+    scale = longest / side
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _sixteen_to_eight(im: Image.Image) -> Image.Image:
+    """16-bit greyscale (I;16*, or I holding 16-bit values) to 8-bit L, scaled, not clipped."""
+    wide = im if im.mode == "I" else im.convert("I")
+    return wide.point(lambda value: value / 257).convert("L")
+
+
+def normalise_mode(im: Image.Image, keep_cmyk: bool = False) -> Image.Image:
+    """Bring any decoded mode to L, LA, RGB, RGBA (or CMYK when ``keep_cmyk``).
+
+    Palette images become RGBA when they have transparency (``convert`` would
+    otherwise warn about byte transparency), and greyscale or truecolour images
+    with a tRNS colour gain an alpha channel.
+    """
+    mode = im.mode
+    has_trns = im.info.get("transparency") is not None
+    if mode.startswith("I;16") or mode == "I":
+        return _sixteen_to_eight(im)
+    if mode in ("L", "RGB", "LA", "RGBA") and not (has_trns and mode in ("L", "RGB")):
+        return im
+    if mode == "CMYK" and keep_cmyk:
+        return im
+    if mode in ("P", "PA"):
+        return im.convert("RGBA" if has_trns or mode == "PA" else "RGB")
+    if mode == "1":
+        return im.convert("L")
+    if mode in ("L", "RGB"):  # with a tRNS colour
+        return im.convert("LA" if mode == "L" else "RGBA")
+    if mode in ("La", "RGBa"):
+        return im.convert(mode.replace("a", "A"))
+    return im.convert("RGBA" if "A" in mode else "RGB")
+
+
+def to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """Convert to sRGB with the image's ICC profile; the result is RGB or RGBA.
+
+    A profile LittleCMS cannot use is ignored, as browsers do; without LittleCMS the
+    profile is dropped and the values are taken as sRGB.
+    """
+    alpha = im.getchannel("A") if im.mode in ("LA", "RGBA") else None
+    colour = im.convert("L" if im.mode == "LA" else "RGB") if alpha is not None else im
+    converted = None
+    if icc_profile and ImageCms is not None:
+        try:
+            source = ImageCms.ImageCmsProfile(BytesIO(icc_profile))
+            converted = ImageCms.profileToProfile(colour, source, _srgb(), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            converted = None
+    if converted is None:
+        converted = colour if colour.mode == "RGB" else colour.convert("RGB")
+    if alpha is not None:
+        lo, _hi = alpha.getextrema()
+        if lo != 255:  # keep alpha only when something is transparent
+            converted.putalpha(alpha)
+    return converted
+
+
+def encode_webp(im: Image.Image) -> bytes:
+    """WebP at our quality and effort, with no EXIF, ICC or XMP."""
+    out = BytesIO()
+    im.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+    return out.getvalue()
+
+
+def placeholder_colour(im: Image.Image) -> str:
+    """The average colour as ``#rrggbb`` (alpha-weighted: transparent pixels do not count)."""
+    pixel = im.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    assert isinstance(pixel, tuple)
+    return "#{:02x}{:02x}{:02x}".format(*pixel[:3])
+
+
+def build_variants(
+    decoded: Decoded, sizes: dict[str, int] = VARIANT_SIZES
+) -> tuple[tuple[Variant, ...], str]:
+    """Make every variant of ``sizes`` (largest first) and the placeholder colour.
+
+    Returns:
+        The variants in the order of ``sizes``, and ``#rrggbb`` of the smallest one.
+    """
+    names = sorted(sizes, key=sizes.__getitem__, reverse=True)
+    upright_w, upright_h = decoded.upright_size
+    largest = sizes[names[0]]
+
+    im = normalise_mode(decoded.image, keep_cmyk=bool(decoded.icc_profile))
+    target = fit(decoded.width, decoded.height, largest)
+    if target != im.size or decoded.box is not None:
+        im = im.resize(target, RESAMPLE, box=decoded.box, reducing_gap=REDUCING_GAP)
+    im = to_srgb(im, decoded.icc_profile)
+    if decoded.orientation in _TRANSPOSE:
+        im = im.transpose(_TRANSPOSE[decoded.orientation])
+
+    variants: list[Variant] = []
+    encoded: dict[tuple[int, int], bytes] = {}
+    for name in names:
+        size = fit(upright_w, upright_h, sizes[name])
+        if size != im.size:
+            im = im.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
+        if size not in encoded:  # small images: every variant is the same picture
+            encoded[size] = encode_webp(im)
+        variants.append(Variant(name, encoded[size], size[0], size[1]))
+    order = {name: index for index, name in enumerate(sizes)}
+    variants.sort(key=lambda variant: order[variant.name])
+    return tuple(variants), placeholder_colour(im)

@@ -1,0 +1,273 @@
+"""Treat every upload as hostile: identify it by content, bound its cost, decode it fully.
+
+The order matters. Cheap checks run first (size in bytes, libmagic, the container
+headers read by :mod:`gallery.imaging.containers`), so that the pixel and frame
+limits hold before Pillow allocates anything; only then does Pillow identify,
+verify and decode the file. Every failure becomes one of the gallery's errors
+with a message for the person who uploaded the file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BytesIO
+
+import magic
+from PIL import Image
+
+from gallery.errors import DamagedImage, GalleryError, TooLarge, UnsupportedType
+from gallery.imaging.containers import Header, Malformed, read_header
+from gallery.imaging.model import ALLOWED_LABEL, ALLOWED_TYPES, Limits
+
+SNIFF_BYTES = 16384
+"""How much of the file libmagic looks at."""
+
+MIME_TO_FORMAT: dict[str, str] = {
+    "image/jpeg": "JPEG",
+    "image/jpg": "JPEG",
+    "image/pjpeg": "JPEG",
+    "image/png": "PNG",
+    "image/x-png": "PNG",
+    "image/apng": "PNG",
+    "image/vnd.mozilla.apng": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+    "image/x-webp": "WEBP",
+}
+"""Content types libmagic reports (they vary between versions) -> Pillow format."""
+
+PILLOW_ALIASES: dict[str, str] = {"MPO": "JPEG"}
+"""Pillow formats that are one of ours: camera MPO files are JPEGs with extra images appended."""
+
+LABELS: dict[str, str] = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "WebP"}
+
+EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(slots=True)
+class Decoded:
+    """A validated upload, decoded once.
+
+    ``image`` is the first frame, loaded. For JPEG it may have been decoded at a
+    reduced DCT scale (see ``decode(draft_to=...)``); ``box`` is then the region of
+    ``image`` that covers the whole picture, for ``Image.resize(box=...)``.
+    ``width``/``height`` are the stored (not yet rotated) full size.
+    """
+
+    format: str
+    width: int
+    height: int
+    frames: int
+    orientation: int
+    image: Image.Image
+    box: tuple[float, float, float, float] | None
+    icc_profile: bytes | None
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """Width and height once EXIF orientation is applied."""
+        if self.orientation in (5, 6, 7, 8):
+            return self.height, self.width
+        return self.width, self.height
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:.1f}".removesuffix(".0")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f}".removesuffix(".0")
+
+
+def pixel_limit(limits: Limits) -> int:
+    """Our pixel limit, never above Pillow's own, so that ours always speaks first."""
+    pillow = Image.MAX_IMAGE_PIXELS
+    return min(limits.max_pixels, pillow) if pillow else limits.max_pixels
+
+
+def sniff(data: bytes) -> tuple[str, str]:
+    """Identify ``data`` by content with libmagic; return (Pillow format, detected type).
+
+    Raises:
+        UnsupportedType: empty, or not one of the allowed image types.
+    """
+    if not data:
+        raise UnsupportedType(f"That file is empty. Allowed: {ALLOWED_LABEL}.")
+    detected = magic.from_buffer(data[:SNIFF_BYTES], mime=True) or "unknown"
+    detected = detected.split(";", 1)[0].strip().lower()
+    image_format = MIME_TO_FORMAT.get(detected)
+    if image_format is None:
+        raise UnsupportedType(
+            f"That file is not an image we accept (detected: {detected}). Allowed: {ALLOWED_LABEL}."
+        )
+    return image_format, detected
+
+
+def check_header(image_format: str, data: bytes, limits: Limits) -> Header:
+    """Read the container headers and enforce the pixel and frame limits from them.
+
+    Raises:
+        DamagedImage: the headers cannot be read.
+        TooLarge: too many pixels, frames, or pixels across all frames.
+    """
+    label = LABELS[image_format]
+    try:
+        header = read_header(image_format, data)
+    except Malformed as err:
+        raise DamagedImage(f"That {label} file is damaged: its header cannot be read.") from err
+    check_pixels(*header.canvas, header.pixels, limits)
+    if header.frames > limits.max_frames:
+        raise TooLarge(
+            f"That animation has {header.frames} frames, the limit is {limits.max_frames}."
+        )
+    total = header.pixels * header.frames
+    if total > limits.max_total_pixels:
+        raise TooLarge(
+            f"That animation is too large to process ({header.frames} frames of "
+            f"{_megapixels(header.pixels)} megapixels), the limit is "
+            f"{_megapixels(limits.max_total_pixels)} megapixels in total."
+        )
+    return header
+
+
+def check_pixels(width: int, height: int, pixels: int, limits: Limits) -> None:
+    """Raise TooLarge when an image of ``pixels`` pixels is over the limit.
+
+    Raises:
+        TooLarge: over :func:`pixel_limit`.
+    """
+    limit = pixel_limit(limits)
+    if pixels > limit:
+        raise TooLarge(
+            f"That image is {width}x{height} ({_megapixels(pixels)} megapixels), "
+            f"the limit is {_megapixels(limit)} megapixels."
+        )
+
+
+@contextmanager
+def pillow_errors(label: str) -> Iterator[None]:
+    """Turn anything Pillow raises while reading an upload into a gallery error.
+
+    Raises:
+        TooLarge: Pillow's decompression-bomb guard fired, or memory ran out.
+        DamagedImage: any other failure (truncated data, corrupt chunks, ...).
+    """
+    try:
+        yield
+    except GalleryError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError) as err:
+        raise TooLarge(f"That {label} image is too large to process.") from err
+    except Exception as err:
+        reason = "it is incomplete" if "truncated" in str(err) else "it cannot be decoded"
+        raise DamagedImage(f"That {label} image is damaged: {reason}.") from err
+
+
+def _open(data: bytes, image_format: str) -> Image.Image:
+    """Open with Pillow restricted to the one format libmagic reported."""
+    im = Image.open(BytesIO(data), formats=[image_format])
+    return im
+
+
+def draft_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    """The smallest size, same shape as (width, height), whose longest side is ``longest``."""
+    scale = longest / max(width, height)
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def decode(data: bytes, limits: Limits = Limits(), draft_to: int | None = None) -> Decoded:
+    """Validate ``data`` as an allowed image and decode every frame of it.
+
+    Steps: byte limit; type by content (libmagic) that Pillow must confirm; pixel and
+    frame limits from the headers; ``verify()``; then a fresh open that loads every
+    frame. With ``draft_to``, a JPEG is decoded at the smallest DCT scale whose
+    longest side is still at least ``draft_to``: libjpeg reads and checks the whole
+    entropy-coded stream at any scale, so damage is found just the same, and the
+    thumbnails need no second decode.
+
+    Raises:
+        TooLarge: over ``limits`` (bytes, pixels, frames) or Pillow's bomb guard.
+        UnsupportedType: not JPEG, PNG, GIF or WebP by content, or libmagic and
+            Pillow disagree about what it is.
+        DamagedImage: the image cannot be decoded completely.
+    """
+    if len(data) > limits.max_bytes:
+        raise TooLarge(
+            f"That file is {_megabytes(len(data))} MB, the limit is {_megabytes(limits.max_bytes)} MB."
+        )
+    image_format, detected = sniff(data)
+    label = LABELS[image_format]
+    header = check_header(image_format, data, limits)
+
+    with pillow_errors(label):
+        try:
+            im = _open(data, image_format)
+        except Image.UnidentifiedImageError as err:
+            raise UnsupportedType(
+                f"That file looks like {detected} but is not a {label} image we can read. "
+                f"Allowed: {ALLOWED_LABEL}."
+            ) from err
+        with im:
+            opened = PILLOW_ALIASES.get(im.format or "", im.format)
+            if opened != image_format:
+                raise UnsupportedType(
+                    f"That file is not an image we accept (detected: {detected}). "
+                    f"Allowed: {ALLOWED_LABEL}."
+                )
+            check_pixels(im.width, im.height, im.width * im.height, limits)
+            im.verify()
+        return _load_all(data, image_format, header, limits, draft_to)
+
+
+def _load_all(
+    data: bytes, image_format: str, header: Header, limits: Limits, draft_to: int | None
+) -> Decoded:
+    """Reopen after ``verify()`` (which leaves the image unusable) and load every frame.
+
+    The first frame is kept, loaded; the others are decoded only to prove they can be.
+    """
+    im = _open(data, image_format)
+    width, height = im.size
+    box = None
+    if draft_to is not None and image_format == "JPEG" and max(width, height) > draft_to:
+        drafted = im.draft(None, draft_size(width, height, draft_to))
+        if drafted is not None and im.size != (width, height):
+            box = drafted[1]
+    im.load()
+    orientation = _orientation(im)
+    icc = im.info.get("icc_profile") or None
+    first = im
+    frames = 1
+    if image_format != "JPEG" and (header.frames > 1 or getattr(im, "is_animated", False)):
+        first = im.copy()
+        while True:
+            try:
+                im.seek(frames)
+            except EOFError:
+                break
+            frames += 1
+            if frames > limits.max_frames:
+                raise TooLarge(
+                    f"That animation has more than {limits.max_frames} frames, "
+                    f"the limit is {limits.max_frames}."
+                )
+            check_pixels(im.width, im.height, im.width * im.height, limits)
+            im.load()
+        im.close()
+    return Decoded(image_format, width, height, frames, orientation, first, box, icc)
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1-8); 1 when absent or unreadable.
+
+    An unreadable EXIF block does not make the picture undisplayable, so it is not
+    a reason to refuse the upload.
+    """
+    try:
+        value = im.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - hostile EXIF must not reject a good picture
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
