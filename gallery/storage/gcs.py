@@ -54,10 +54,13 @@ T = TypeVar("T")
 INSTALL_HINT = "pip install 'gallery[gcs]'"
 #: Metadata key naming the write that produced an object (conditional writes only).
 WRITE_ID_KEY = "gallery-write-id"
-#: Streams up to this size go up in one request; larger ones in resumable chunks.
-MULTIPART_LIMIT = 8 * 1024 * 1024
-#: Chunk of a resumable upload (a multiple of 256 KiB, as GCS requires).
+#: Streams that cannot seek are spooled to memory up to this size, then to a temp file.
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+#: Chunk of a resumable upload (a multiple of 256 KiB, as GCS requires); the
+#: client sends objects of up to 8 MiB in one request and larger ones resumably.
 UPLOAD_CHUNK = 8 * 1024 * 1024
+#: Range size when a stream is read to its end in one call.
+READALL_CHUNK = 8 * 1024 * 1024
 #: How often a read looks again for exact metadata when the object keeps changing.
 READ_ATTEMPTS = 4
 _BUCKET_MISSING = "bucket does not exist"
@@ -140,14 +143,18 @@ class _RangeReader(io.RawIOBase):
         count = min(len(view), self._info.size - self._pos)
         if count <= 0:
             return 0
-        data = self._storage._download(self._info, self._pos, self._pos + count - 1)
+        try:
+            data = self._storage._download(self._info, self._pos, self._pos + count - 1)
+        except ObjectNotFound as err:
+            key = self._info.key
+            raise ObjectNotFound(key, f"{key!r} was replaced or deleted while being read.") from err
         view[: len(data)] = data
         self._pos += len(data)
         return len(data)
 
     def readall(self) -> bytes:
         parts = []
-        while chunk := self.read(UPLOAD_CHUNK):
+        while chunk := self.read(READALL_CHUNK):
             parts.append(chunk)
         return b"".join(parts)
 
@@ -425,7 +432,7 @@ class GCSStorage(Storage):
                 return data, end - here, False
         except (AttributeError, OSError):
             pass
-        spool = tempfile.SpooledTemporaryFile(max_size=MULTIPART_LIMIT)  # noqa: SIM115
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         shutil.copyfileobj(data, spool, CHUNK_SIZE)
         size = spool.tell()
         spool.seek(0)
@@ -438,18 +445,14 @@ class GCSStorage(Storage):
         def attempt(_: int) -> ObjectInfo:
             source, target = self._blob(src), self._blob(dst)
             token: str | None = None
-            while True:
-                try:
-                    token, _done, _total = target.rewrite(
-                        source, token=token, timeout=self._timeout, retry=None
-                    )
-                except Exception as err:
-                    # A missing object on a copy is the source: the target is being written.
-                    translated = self._translate(err, src)
-                    raise translated from err
+            while True:  # large objects take several rewrite calls
+                token, _done, _total = target.rewrite(
+                    source, token=token, timeout=self._timeout, retry=None
+                )
                 if token is None:
                     return self._info(target, dst)
 
+        # A 404 on a copy is about the source: the target is being written.
         return self._call(attempt, src)
 
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
@@ -487,10 +490,12 @@ class GCSStorage(Storage):
 
             def download(_: int, blob: Blob = blob) -> bytes:
                 return bytes(
-                    blob.download_as_bytes(timeout=self._timeout, retry=None, checksum="md5")
+                    blob.download_as_bytes(timeout=self._timeout, retry=None, checksum="crc32c")
                 )
 
             data = self._call(download, key)
+            if blob.generation is None:  # pragma: no cover - GCS always names it
+                return data, self.stat(key)
             read_at = datetime.now(UTC)
             info = ObjectInfo(
                 key=key,

