@@ -13,7 +13,7 @@ import zlib
 from functools import cache
 from io import BytesIO
 
-from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageOps
+from PIL import Image, ImageChops, ImageCms, ImageDraw
 from PIL.PngImagePlugin import PngInfo
 from PIL.TiffImagePlugin import IFDRational
 
@@ -79,6 +79,19 @@ def photo(width: int, height: int) -> Image.Image:
 def jpeg(width: int = 800, height: int = 600, quality: int = 90) -> bytes:
     """A photo-like baseline JPEG."""
     return _save(photo(width, height), "JPEG", quality=quality)
+
+
+@cache
+def jpeg_checker(width: int = 3200, height: int = 1600, cell: int = 16) -> bytes:
+    """A JPEG with sharp edges everywhere: a checkerboard in red and blue over photo detail.
+
+    Any loss of resolution in the thumbnails shows on it.
+    """
+    cols, rows = width // cell, height // cell
+    cells = Image.frombytes("L", (cols, rows), bytes(((x + y) % 2) * 255 for y in range(rows) for x in range(cols)))
+    checker = cells.resize((width, height), Image.Resampling.NEAREST)
+    im = Image.merge("RGB", (checker, photo(width, height).getchannel(1), ImageChops.invert(checker)))
+    return _save(im, "JPEG", quality=90)
 
 
 def upright_marked(width: int = 600, height: int = 400) -> Image.Image:
@@ -474,19 +487,7 @@ def random_bytes(size: int = 4096) -> bytes:
 
 
 def decode(data: bytes) -> Image.Image:
-    """Decode image bytes (e.g. a variant) for assertions; upright is not applied."""
-    with Image.open(BytesIO(data)) as im:
-        im.load()
-        return im.copy()
-
-
-def upright(data: bytes) -> Image.Image:
-    """Decode image bytes with their EXIF orientation applied."""
-    return ImageOps.exif_transpose(decode_with_exif(data))
-
-
-def decode_with_exif(data: bytes) -> Image.Image:
-    """Decode image bytes, keeping the file's EXIF for exif_transpose."""
+    """Decode image bytes (e.g. a variant) for assertions; ``format`` and ``info`` are kept."""
     im = Image.open(BytesIO(data))
     im.load()
     return im
