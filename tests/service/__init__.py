@@ -1,119 +1,25 @@
-"""Tests of the index and the gallery service (run against real storage backends)."""
+"""Tests of the index and the gallery service, on real storage backends.
+
+Shared helpers and fixtures live here; test modules import the fixtures they use.
+"""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import hashlib
+import io
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from PIL import Image
 
-def _install_imaging_stand_in() -> None:
-    """Until ``gallery.imaging`` exists, register a small Pillow-based stand-in for these tests."""
-    spec = importlib.util.find_spec("gallery.imaging")
-    if spec is not None and spec.origin is not None:  # the real package (not a bare folder)
-        return
-    import hashlib
-    import io
-    import types
-    from dataclasses import dataclass
-
-    from PIL import Image, UnidentifiedImageError
-
-    from gallery.errors import DamagedImage, TooLarge, UnsupportedType
-
-    @dataclass(frozen=True)
-    class Limits:
-        max_bytes: int = 25_000_000
-        max_pixels: int = 50_000_000
-        max_frames: int = 500
-
-    @dataclass(frozen=True)
-    class Variant:
-        name: str
-        data: bytes
-        width: int
-        height: int
-        content_type: str = "image/webp"
-
-    @dataclass(frozen=True)
-    class ProcessedImage:
-        format: str
-        content_type: str
-        extension: str
-        data: bytes
-        width: int
-        height: int
-        frames: int
-        animated: bool
-        upload_sha256: str
-        sha256: str
-        gps_removed: bool
-        placeholder: str
-        variants: tuple
-
-    sizes = {"lg": 1600, "sm": 400}
-    types_ = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
-              "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
-
-    def make_variants(data: bytes, limits: Limits) -> tuple:
-        out = []
-        for name, edge in sizes.items():
-            with Image.open(io.BytesIO(data)) as img:
-                img = img.convert("RGB")
-                img.thumbnail((edge, edge))
-                buf = io.BytesIO()
-                img.save(buf, "WEBP")
-                out.append(Variant(name, buf.getvalue(), img.width, img.height))
-        return tuple(out)
-
-    def process_upload(data: bytes, limits: Limits) -> ProcessedImage:
-        if len(data) > limits.max_bytes:
-            raise TooLarge()
-        try:
-            with Image.open(io.BytesIO(data)) as img:
-                fmt = img.format
-                img.load()
-                width, height = img.size
-                frames = getattr(img, "n_frames", 1)
-                pixel = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
-        except UnidentifiedImageError:
-            raise UnsupportedType() from None
-        except (OSError, ValueError) as err:
-            raise DamagedImage(str(err)) from None
-        if fmt not in types_:
-            raise UnsupportedType()
-        digest = hashlib.sha256(data).hexdigest()
-        return ProcessedImage(
-            fmt, types_[fmt][0], types_[fmt][1], data, width, height, frames, frames > 1,
-            digest, digest, False, "#%02x%02x%02x" % pixel[:3], make_variants(data, limits),
-        )
-
-    module = types.ModuleType("gallery.imaging")
-    module.__dict__.update(Limits=Limits, Variant=Variant, ProcessedImage=ProcessedImage,
-                           VARIANT_SIZES=sizes, process_upload=process_upload,
-                           make_variants=make_variants)
-    sys.modules["gallery.imaging"] = module
-
-
-_install_imaging_stand_in()
-
-
-# --- shared helpers and fixtures (imported by the test modules) --------------
-
-import hashlib  # noqa: E402
-import io  # noqa: E402
-import random  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from gallery.imaging import Limits  # noqa: E402
-from gallery.keys import Keys  # noqa: E402
-from gallery.service import Actor, GalleryService  # noqa: E402
-from gallery.storage.base import Storage  # noqa: E402
-from gallery.storage.memory import MemoryStorage  # noqa: E402
+from gallery.imaging import Limits
+from gallery.keys import Keys
+from gallery.service import Actor, GalleryService
+from gallery.storage.base import Storage
+from gallery.storage.memory import MemoryStorage
 
 BACKENDS = ("memory", "file")
 ALICE = Actor("alice", is_admin=False)

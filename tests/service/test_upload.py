@@ -287,3 +287,46 @@ def test_an_existing_object_is_never_removed_by_a_failed_upload(
     with pytest.raises(PreconditionFailed):
         service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
     assert bucket.get(service.keys.original(taken)) == b"someone else's"
+
+
+# --- with the pipeline's own test images -----------------------------------
+
+from tests.imaging import fixtures  # noqa: E402
+
+FIXTURES = {
+    "jpeg": (fixtures.jpeg, "JPEG", False),
+    "png": (fixtures.png, "PNG", False),
+    "png_rgba": (fixtures.png_rgba, "PNG", False),
+    "gif_animated": (fixtures.gif_animated, "GIF", True),
+    "webp_still": (fixtures.webp_still, "WEBP", False),
+    "webp_animated": (fixtures.webp_animated, "WEBP", True),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FIXTURES))
+def test_upload_pipeline_fixtures(service: GalleryService, kind: str) -> None:  # noqa: F811
+    make, fmt, animated = FIXTURES[kind]
+    image = service.upload(make(), f"{kind}.x", uploaded_by="alice").image
+    assert (image["format"], image["animated"]) == (fmt, animated)
+    assert sha256(service.storage.get(service.keys.original(image["id"]))) == image["sha256"]
+    for name, variant in image["variants"].items():
+        stored = service.storage.get(service.keys.variant(image["id"], name))
+        assert sha256(stored) == variant["sha256"]
+        assert max(variant["w"], variant["h"]) <= {"lg": 1600, "sm": 400}[name]
+    assert len(orjson.dumps(service.index.snapshot().images[image["id"]])) < 1000
+
+
+def test_location_is_removed_and_both_hashes_find_the_image(
+    service: GalleryService,  # noqa: F811
+) -> None:
+    upload = fixtures.jpeg_with_gps()
+    image = service.upload(upload, "gps.jpg", uploaded_by="alice").image
+    stored = service.storage.get(service.keys.original(image["id"]))
+    assert image["gps_removed"] is True
+    assert image["upload_sha256"] == sha256(upload) != image["sha256"] == sha256(stored)
+    assert (image["width"], image["height"]) == (640, 480)  # upright
+    again = service.upload(upload, "again.jpg", uploaded_by="bob")
+    assert again.duplicate and again.image["id"] == image["id"]
+    stripped = service.upload(stored, "stripped.jpg", uploaded_by="bob")
+    assert stripped.duplicate and stripped.image["id"] == image["id"]
+    assert len(service.index.snapshot()) == 1

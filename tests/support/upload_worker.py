@@ -38,12 +38,7 @@ def generated_image(seed: int, number: int, size: int = 16) -> bytes:
 
 def upload(url: str, prefix: str, count: int, seed: int) -> list[str]:
     """Upload ``count`` generated images; return the ids, as they are printed."""
-    try:
-        from gallery.imaging import Limits
-    except ImportError:  # the image pipeline is not there yet: use the tests' stand-in
-        import tests.service  # noqa: F401
-
-        from gallery.imaging import Limits
+    from gallery.imaging import Limits
     from gallery.keys import Keys
     from gallery.service import GalleryService
     from gallery.storage import open_storage
