@@ -9,7 +9,14 @@ from PIL import Image
 
 from gallery.errors import DamagedImage
 from gallery.imaging.containers import Malformed
-from gallery.imaging.model import ALLOWED_TYPES, EXTENSIONS, VARIANT_SIZES, Limits, ProcessedImage, Variant
+from gallery.imaging.model import (
+    ALLOWED_TYPES,
+    EXTENSIONS,
+    VARIANT_SIZES,
+    Limits,
+    ProcessedImage,
+    Variant,
+)
 from gallery.imaging.privacy import Cleaned, remove_location
 from gallery.imaging.thumbnails import build_variants
 from gallery.imaging.validate import LABELS, decode

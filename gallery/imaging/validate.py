@@ -20,7 +20,7 @@ from PIL import Image
 
 from gallery.errors import DamagedImage, GalleryError, TooLarge, UnsupportedType
 from gallery.imaging.containers import Header, Malformed, read_header
-from gallery.imaging.model import ALLOWED_LABEL, ALLOWED_TYPES, Limits
+from gallery.imaging.model import ALLOWED_LABEL, Limits
 
 SNIFF_BYTES = 16384
 """How much of the file libmagic looks at."""
@@ -168,8 +168,7 @@ def pillow_errors(label: str) -> Iterator[None]:
 
 def _open(data: bytes, image_format: str) -> Image.Image:
     """Open with Pillow restricted to the one format libmagic reported."""
-    im = Image.open(BytesIO(data), formats=[image_format])
-    return im
+    return Image.open(BytesIO(data), formats=[image_format])
 
 
 def draft_size(width: int, height: int, longest: int) -> tuple[int, int]:

@@ -94,6 +94,32 @@ def jpeg_checker(width: int = 3200, height: int = 1600, cell: int = 16) -> bytes
     return _save(im, "JPEG", quality=90)
 
 
+@cache
+def jpeg_progressive(width: int = 3300, height: int = 1700) -> bytes:
+    """A progressive JPEG, large enough to be decoded at a reduced scale."""
+    return _save(photo(width, height), "JPEG", quality=85, progressive=True)
+
+
+@cache
+def jpeg_grey() -> bytes:
+    """A greyscale (L) JPEG, mid grey."""
+    return _save(Image.new("L", (100, 50), 90), "JPEG", quality=95)
+
+
+@cache
+def jpeg_cmyk_with_rgb_profile() -> bytes:
+    """A red CMYK JPEG carrying an RGB ICC profile that cannot apply to it."""
+    return _save(Image.new("CMYK", (100, 50), (0, 230, 230, 0)), "JPEG", quality=95, icc_profile=icc_srgb())
+
+
+@cache
+def png_bilevel() -> bytes:
+    """A 1-bit PNG: white with a black left half."""
+    im = Image.new("1", (100, 50), 1)
+    ImageDraw.Draw(im).rectangle((0, 0, 49, 49), fill=0)
+    return _save(im, "PNG")
+
+
 def upright_marked(width: int = 600, height: int = 400) -> Image.Image:
     """Blue picture with a red block in its top-left corner: shows how it is turned."""
     im = Image.new("RGB", (width, height), BLUE)

@@ -97,6 +97,22 @@ def test_cmyk_jpeg_becomes_rgb_with_the_right_colours() -> None:
     assert max(im.getpixel((5, 5))) < 60  # black corner
 
 
+@pytest.mark.parametrize(
+    ("make", "where", "expected"),
+    [
+        (fx.jpeg_grey, (50, 25), (90, 90, 90)),
+        (fx.jpeg_cmyk_with_rgb_profile, (50, 25), (255, 25, 25)),  # unusable profile: ignored
+        (fx.png_bilevel, (25, 25), (0, 0, 0)),
+        (fx.png_bilevel, (75, 25), (255, 255, 255)),
+    ],
+    ids=["grey-jpeg", "cmyk-with-rgb-profile", "bilevel-black", "bilevel-white"],
+)
+def test_other_modes_become_rgb(make: Callable[[], bytes], where: tuple[int, int], expected: tuple[int, int, int]) -> None:
+    im = fx.decode(process_upload(make()).variants[0].data)
+    assert im.mode == "RGB"
+    assert _close(im.getpixel(where), expected, 12)
+
+
 def test_palette_with_transparency_keeps_its_transparency() -> None:
     result = process_upload(fx.png_palette_trns())
     im = fx.decode(_variant(result.variants, "sm").data)

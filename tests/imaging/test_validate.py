@@ -16,6 +16,8 @@ from tests.imaging import fixtures as fx
 ACCEPTED: list[tuple[Callable[[], bytes], str, int]] = [
     (fx.jpeg, "JPEG", 1),
     (fx.jpeg_cmyk, "JPEG", 1),
+    (fx.jpeg_progressive, "JPEG", 1),
+    (fx.jpeg_grey, "JPEG", 1),
     (fx.mpo_with_gps, "JPEG", 1),
     (fx.png, "PNG", 1),
     (fx.png_rgba, "PNG", 1),
@@ -180,6 +182,12 @@ def test_truncated_large_jpeg_is_caught_by_the_reduced_scale_decode() -> None:
     for cut in (len(data) // 2, len(data) - 200):
         with pytest.raises(DamagedImage, match="incomplete"):
             make_variants(data[:cut])
+
+
+def test_truncated_progressive_jpeg_is_damaged() -> None:
+    data = fx.jpeg_progressive()
+    with pytest.raises(DamagedImage, match="incomplete"):
+        process_upload(data[: len(data) * 3 // 4])
 
 
 def test_damage_in_a_later_frame_is_found() -> None:

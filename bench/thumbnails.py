@@ -1,0 +1,176 @@
+"""How fast are thumbnails made? Our pipeline against naive Pillow and pyvips.
+
+Run: ``python bench/thumbnails.py [--runs N] [--megapixels 12,24]``
+
+For each photo-like JPEG (generated once per run, quality 90; generation is not
+timed), each method runs in its own child process: one warm-up, then ``--runs``
+timed runs, of which the median is reported, and the child's peak resident memory
+(``ru_maxrss``: the whole process, interpreter and libraries included, so C
+allocations count too; Linux carries it over ``exec``, so the parent never holds
+a decoded photo). Every method makes one WebP per entry of VARIANT_SIZES at
+the same quality and effort:
+
+* ``gallery make_variants``: validation plus thumbnails, as used to regenerate them
+* ``gallery process_upload``: all of an upload (adds hashing and location removal)
+* ``gallery, WebP effort 2``: make_variants with libwebp effort 2 instead of 4
+* ``naive Pillow``: per size, open the original again, ``thumbnail()`` without draft
+  or reducing gap, save WebP
+* ``pyvips``: per size, ``thumbnail_buffer`` then ``webpsave_buffer`` (libvips uses
+  all cores; the others use one)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = {12: (4000, 3000), 24: (6000, 4000)}
+METHODS = ["gallery make_variants", "gallery process_upload", "gallery, WebP effort 2", "naive Pillow", "pyvips"]
+
+
+def _method(name: str) -> Callable[[bytes], int]:
+    """The function a child process times; it returns the bytes of WebP it made."""
+    from PIL import Image
+
+    from gallery.imaging import VARIANT_SIZES, make_variants, process_upload
+    from gallery.imaging.thumbnails import WEBP_METHOD, WEBP_QUALITY
+
+    if name == "gallery make_variants":
+        return lambda data: sum(len(v.data) for v in make_variants(data))
+    if name == "gallery process_upload":
+        return lambda data: sum(len(v.data) for v in process_upload(data).variants)
+    if name == "gallery, WebP effort 2":
+        from gallery.imaging import thumbnails
+
+        thumbnails.WEBP_METHOD = 2  # this child process only: what the faster effort would give
+        return lambda data: sum(len(v.data) for v in make_variants(data))
+    if name == "naive Pillow":
+
+        def naive(data: bytes) -> int:
+            total = 0
+            for side in VARIANT_SIZES.values():
+                with Image.open(BytesIO(data)) as im:
+                    im.thumbnail((side, side), reducing_gap=None)
+                    out = BytesIO()
+                    im.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+                    total += len(out.getvalue())
+            return total
+
+        return naive
+    if name == "pyvips":
+        import pyvips  # raises when libvips is missing
+
+        strip = {"keep": "none"} if pyvips.at_least_libvips(8, 15) else {"strip": True}
+
+        def vips(data: bytes) -> int:
+            total = 0
+            for side in VARIANT_SIZES.values():
+                thumb = pyvips.Image.thumbnail_buffer(data, side)
+                total += len(thumb.webpsave_buffer(Q=WEBP_QUALITY, effort=WEBP_METHOD, **strip))
+            return total
+
+        return vips
+    raise SystemExit(f"unknown method {name!r}")
+
+
+def child(name: str, path: str, runs: int) -> None:
+    """Time one method on one file; print a JSON line."""
+    sys.path.insert(0, str(ROOT))
+    data = Path(path).read_bytes()
+    run = _method(name)
+    output = run(data)  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(data)
+        times.append(time.perf_counter() - start)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"median": statistics.median(times), "rss_mb": peak_kb / 1024, "bytes": output}))
+
+
+def generate(megapixels: int, path: str) -> None:
+    """Write the photo-like JPEG (in a child, so the parent's peak memory stays small)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.imaging.fixtures import photo
+
+    out = BytesIO()
+    photo(*SIZES[megapixels]).save(out, "JPEG", quality=90)
+    Path(path).write_bytes(out.getvalue())
+
+
+def _measure(name: str, path: Path, runs: int) -> dict[str, float] | str:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(path), "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        return last
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate the test photos, measure every method, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--megapixels", default="12,24", help="comma-separated: 12, 24")
+    parser.add_argument("--child", nargs=2, metavar=("METHOD", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--generate", nargs=2, metavar=("MP", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child[0], args.child[1], args.runs)
+        return 0
+    if args.generate:
+        generate(int(args.generate[0]), args.generate[1])
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    from gallery.imaging import VARIANT_SIZES
+    from gallery.imaging.thumbnails import WEBP_METHOD, WEBP_QUALITY
+
+    sizes = [int(x) for x in args.megapixels.split(",")]
+    variants = ", ".join(f"{name} {side}px" for name, side in VARIANT_SIZES.items())
+    print(f"Thumbnails ({variants}; WebP q{WEBP_QUALITY} effort {WEBP_METHOD}), median of {args.runs} runs")
+    header = f"{'image':<16} {'method':<24} {'ms':>8} {'vs naive':>9} {'vs pyvips':>10} {'peak RSS MB':>12} {'WebP KB':>8}"
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for megapixels in sizes:
+            path = Path(tmp) / f"{megapixels}mp.jpg"
+            subprocess.run([sys.executable, __file__, "--generate", str(megapixels), str(path)], check=True)
+            label = f"{megapixels} MP JPEG"
+            results = {name: _measure(name, path, args.runs) for name in METHODS}
+            naive = results["naive Pillow"]
+            vips = results["pyvips"]
+            for name in METHODS:
+                result = results[name]
+                if isinstance(result, str):
+                    why = "libvips is not installed" if name == "pyvips" else result
+                    print(f"{label:<16} {name:<24} skipped: {why}")
+                    continue
+                ms = result["median"] * 1000
+                vs_naive = f"{naive['median'] / result['median']:.2f}x" if isinstance(naive, dict) else "-"
+                vs_vips = f"{result['median'] / vips['median']:.2f}" if isinstance(vips, dict) else "-"
+                print(
+                    f"{label:<16} {name:<24} {ms:8.0f} {vs_naive:>9} {vs_vips:>10} "
+                    f"{result['rss_mb']:12.0f} {result['bytes'] / 1024:8.0f}"
+                )
+                label = ""
+    print("vs naive: how many times faster than naive Pillow; vs pyvips: our time / pyvips time.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
