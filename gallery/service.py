@@ -532,7 +532,12 @@ class GalleryService:
 
         Safe while uploads, edits and deletes go on: the new index is written
         by compare-and-swap, entries added after the listing are kept while
-        their original exists, and images deleted meanwhile are not revived.
+        their original exists, images deleted meanwhile are not revived, and
+        an edit newer than the ``meta.json`` read here (higher ``rev``) wins.
+        An image is rebuilt only from an original plus a readable
+        ``meta.json``; so one whose delete stopped before its original was
+        removed comes back (delete it again), while one whose original is gone
+        does not.
 
         Raises:
             Conflict: too many concurrent writers for too long.
