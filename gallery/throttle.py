@@ -53,10 +53,15 @@ def _wait_text(seconds: int) -> str:
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
+#: An address may fail this many times as often as one account.
+ADDRESS_FACTOR = 4
+
+
 @dataclass(frozen=True, slots=True)
 class _Counter:
     what: str  # "this account", "this address"
     doc: JsonDocument[dict[str, Any]]
+    limit: int  # failures allowed within the window
 
 
 class LoginThrottle:
@@ -65,7 +70,10 @@ class LoginThrottle:
     Args:
         storage: the bucket.
         keys: builds the counters' keys.
-        attempts: failures allowed (per account and per address) within ``window``.
+        attempts: failures allowed per account within ``window``. An address
+            may fail ``ADDRESS_FACTOR`` times as often, so that people sharing
+            one address (an office, a phone network) are not all locked out by
+            one person's typing.
         window: the sliding window, in seconds.
         clock: the current time in seconds since the epoch; tests inject their own.
 
@@ -95,7 +103,8 @@ class LoginThrottle:
         doc: JsonDocument[dict[str, Any]] = JsonDocument(
             self._storage, self._keys.throttle(digest), empty=_empty, check=_check_counter
         )
-        return _Counter(f"this {kind}", doc)
+        limit = self.attempts * (ADDRESS_FACTOR if kind == "address" else 1)
+        return _Counter(f"this {kind}", doc, limit)
 
     def _counters(self, username: str, address: str | None) -> list[_Counter]:
         counters = [self._counter("account", normalize_account(username))]
@@ -103,18 +112,19 @@ class LoginThrottle:
             counters.append(self._counter("address", address.strip()))
         return counters
 
-    def _recent(self, failures: list[float], now: float) -> list[float]:
-        """The failures still inside the window, at most ``attempts`` of them, oldest first.
+    def _recent(self, failures: list[float], now: float, limit: int | None = None) -> list[float]:
+        """The failures still inside the window, at most ``limit`` of them, oldest first.
 
         Times ahead of ``now`` (another machine's clock running fast) still count.
         """
         recent = sorted(t for t in failures if t > now - self.window)
-        return recent[-self.attempts:]
+        return recent[-(limit or self.attempts):]
 
-    def retry_after(self, failures: list[float], now: float) -> int:
+    def retry_after(self, failures: list[float], now: float, limit: int | None = None) -> int:
         """Seconds until one more attempt is allowed (0: allowed now)."""
-        recent = self._recent(failures, now)
-        if len(recent) < self.attempts:
+        limit = limit or self.attempts
+        recent = self._recent(failures, now, limit)
+        if len(recent) < limit:
             return 0
         return max(1, math.ceil(recent[0] + self.window - now))
 
@@ -130,7 +140,7 @@ class LoginThrottle:
         now = self._clock()
         wait, what = 0, ""
         for counter in self._counters(username, address):  # the account first: it wins ties
-            counter_wait = self.retry_after(counter.doc.load().value["failures"], now)
+            counter_wait = self.retry_after(counter.doc.load().value["failures"], now, counter.limit)
             if counter_wait > wait:
                 wait, what = counter_wait, counter.what
         if wait:
@@ -149,10 +159,12 @@ class LoginThrottle:
         """
         now = self._clock()
 
-        def mutate(value: dict[str, Any]) -> None:
-            value["failures"] = self._recent([*value["failures"], now], now)
-
         for counter in self._counters(username, address):
+            limit = counter.limit
+
+            def mutate(value: dict[str, Any], limit: int = limit) -> None:
+                value["failures"] = self._recent([*value["failures"], now], now, limit)
+
             counter.doc.update(mutate)
 
     def record_success(self, username: str, address: str | None) -> None:
@@ -190,4 +202,4 @@ class LoginThrottle:
             counter = self._counter("account", normalize_account(username))
         else:
             counter = self._counter("address", (address or "").strip())
-        return len(self._recent(counter.doc.load().value["failures"], self._clock()))
+        return len(self._recent(counter.doc.load().value["failures"], self._clock(), counter.limit))

@@ -16,7 +16,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         SECRET_KEY=runtime.secret_key(),
         # Flask/Werkzeug's own request limits, checked before our per-file ones.
         MAX_CONTENT_LENGTH=settings["max_request_bytes"],
-        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        MAX_FORM_MEMORY_SIZE=1_000_000,  # text fields; the parser needs headroom beyond them
         MAX_FORM_PARTS=settings["max_files"] + 20,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -66,6 +67,13 @@ class SetupForm(FlaskForm):
     )
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookie is ``Secure`` whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
 def _bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -76,6 +84,26 @@ def _bearer_token() -> str | None:
 
 def init_app(app: Flask) -> None:
     """Wire Flask-Login and CSRF protection into the app."""
+
+    @app.after_request
+    def secure_cookies(response: Response) -> Response:
+        """Mark cookies set so far ``Secure`` when the request came over https.
+
+        Registered before Flask-Login so that it runs after it (after-request
+        hooks run in reverse) and sees the remember-me cookie; the session
+        cookie is written later, by :class:`SessionInterface`.
+        """
+        if request.is_secure:
+            cookies = response.headers.getlist("Set-Cookie")
+            if cookies:
+                response.headers.remove("Set-Cookie")
+                for cookie in cookies:
+                    if "; secure" not in cookie.lower():
+                        cookie += "; Secure"
+                    response.headers.add("Set-Cookie", cookie)
+        return response
+
+    app.session_interface = SessionInterface()
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
@@ -126,19 +154,6 @@ def init_app(app: Flask) -> None:
                 raise NotFound()  # a private image does not exist for outsiders
             return login_manager.unauthorized()
         return None
-
-    @app.after_request
-    def secure_cookies(response: Response) -> Response:
-        """Mark every cookie ``Secure`` when the request came over https."""
-        if request.is_secure:
-            cookies = response.headers.getlist("Set-Cookie")
-            if cookies:
-                response.headers.remove("Set-Cookie")
-                for cookie in cookies:
-                    if "; secure" not in cookie.lower():
-                        cookie += "; Secure"
-                    response.headers.add("Set-Cookie", cookie)
-        return response
 
     @app.context_processor
     def inject_user() -> dict:

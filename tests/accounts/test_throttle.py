@@ -7,7 +7,7 @@ import pytest
 from gallery.documents import DocumentDamaged
 from gallery.errors import StorageUnavailable, TooManyAttempts
 from gallery.keys import Keys
-from gallery.throttle import LoginThrottle
+from gallery.throttle import ADDRESS_FACTOR, LoginThrottle
 from tests.accounts import FakeClock, HookedStorage
 
 ATTEMPTS = 3
@@ -91,14 +91,23 @@ def test_success_clears_the_account_but_not_the_address(throttle: LoginThrottle)
     throttle.record_success("alice", HOME)
     assert throttle.failures(username="alice") == 0
     assert throttle.failures(address=HOME) == ATTEMPTS
+    throttle.check("alice", HOME)
+    fail(throttle, ATTEMPTS * ADDRESS_FACTOR - ATTEMPTS, username="bob")
     throttle.check("alice", ELSEWHERE)
     with pytest.raises(TooManyAttempts, match="for this address"):
         throttle.check("alice", HOME)
 
 
+def test_an_address_may_fail_more_often_than_one_account(throttle: LoginThrottle):
+    fail(throttle, ATTEMPTS, username="alice")
+    throttle.check("bob", HOME)  # people sharing an address are not all locked out at once
+    with pytest.raises(TooManyAttempts, match="for this account"):
+        throttle.check("alice", ELSEWHERE)
+
+
 def test_the_address_limit_spans_usernames(throttle: LoginThrottle):
-    for name in ("alice", "bob", "carol"):
-        fail(throttle, 1, username=name)
+    for n in range(ATTEMPTS * ADDRESS_FACTOR):
+        fail(throttle, 1, username=f"user{n}")
     with pytest.raises(TooManyAttempts, match="for this address"):
         throttle.check("dave", HOME)
     throttle.check("dave", ELSEWHERE)
@@ -199,9 +208,9 @@ def test_a_damaged_counter_blocks_and_is_left_alone(
 
 
 def test_counters_stay_small(throttle: LoginThrottle, storage: HookedStorage):
-    fail(throttle, ATTEMPTS * 10)
+    fail(throttle, ATTEMPTS * ADDRESS_FACTOR * 10)
     for info in storage.list():
-        assert info.size < 100
+        assert info.size < 40 * ATTEMPTS * ADDRESS_FACTOR
 
 
 @pytest.mark.parametrize(("attempts", "window"), [(0, 60), (5, 0), (-1, 60)])

@@ -88,6 +88,6 @@ class Client:
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """An API call with the session cookie and its CSRF token in ``X-CSRFToken``."""
         headers = kwargs.pop("headers", {})
-        if method.upper() not in ("GET", "HEAD"):
-            headers.setdefault("X-CSRFToken", self.csrf("/upload"))
+        if method.upper() not in ("GET", "HEAD") and "X-CSRFToken" not in headers:
+            headers["X-CSRFToken"] = self.csrf("/upload")
         return self.request(method, path, headers=headers, **kwargs)

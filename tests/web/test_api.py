@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.imaging import fixtures as img
+from tests.web.images import distinct_png, has_gps
 from tests.web.conftest import ADMIN, UPLOADER
 
 IMAGE_FIELDS = {"id", "filename", "content_type", "size", "width", "height", "sha256",
@@ -51,9 +52,9 @@ def test_duplicate_upload_answers_200(uploader):
 
 @pytest.mark.parametrize(
     ("maker", "status", "code"),
-    [("svg_with_script", 415, "unsupported_type"), ("html_renamed_jpg", 415, "unsupported_type"),
-     ("truncated_jpeg", 422, "damaged_image"), ("truncated_png", 422, "damaged_image"),
-     ("pixel_flood_png", 413, "too_large")],
+    [("svg_with_script", 415, "unsupported_type"), ("html", 415, "unsupported_type"),
+     ("jpeg_truncated", 422, "damaged_image"), ("png_truncated", 422, "damaged_image"),
+     ("png_pixel_flood", 413, "too_large")],
 )
 def test_bad_images_get_clear_errors(uploader, maker, status, code):
     assert_error(post_image(uploader, "x.jpg", getattr(img, maker)()), status, code)
@@ -102,7 +103,7 @@ def test_bearer_tokens(app, anonymous):
 
 
 def test_listing_pages_with_a_cursor(uploader, anonymous):
-    ids = [post_image(uploader, f"{n}.png", img.png_rgba(seed=n)).json()["id"] for n in range(5)]
+    ids = [post_image(uploader, f"{n}.png", distinct_png(n)).json()["id"] for n in range(5)]
     seen: list[str] = []
     cursor = None
     for _ in range(10):
@@ -147,7 +148,7 @@ def test_only_owner_or_admin_may_change(uploader, admin, make_client):
     path = f"/api/v1/images/{image['id']}"
     assert_error(uploader.api("PATCH", path, json={"title": "x"}), 403, "forbidden")
     assert_error(uploader.api("DELETE", path), 403)
-    mine = post_image(uploader, "b.png", img.png_rgba(seed=9)).json()
+    mine = post_image(uploader, "b.png", distinct_png(9)).json()
     assert admin.api("DELETE", f"/api/v1/images/{mine['id']}").status_code == 204
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.imaging import fixtures as img
+from tests.web.images import distinct_png, has_gps
 
 
 def upload(client, *files: tuple[str, bytes]):
@@ -24,10 +25,10 @@ def test_upload_form_takes_many_files_and_reports_each(uploader):
         uploader,
         ("holiday.jpg", img.jpeg()),
         ("logo.png", img.png_rgba()),
-        ("dance.gif", img.animated_gif()),
-        ("still.webp", img.webp()),
-        ("page.jpg", img.html_renamed_jpg()),
-        ("broken.jpg", img.truncated_jpeg()),
+        ("dance.gif", img.gif_animated()),
+        ("still.webp", img.webp_still()),
+        ("page.jpg", img.html()),
+        ("broken.jpg", img.jpeg_truncated()),
     )
     assert response.status_code == 200
     text = response.text
@@ -115,7 +116,7 @@ def test_others_cannot_edit_or_delete_but_admins_can(uploader, admin, make_clien
 
 
 def test_delete_asks_first_then_removes(uploader, anonymous):
-    upload(uploader, ("x.gif", img.animated_gif()))
+    upload(uploader, ("x.gif", img.gif_animated()))
     image_id = ids_in(uploader.get("/").text)[0]
     confirm = uploader.get(f"/images/{image_id}/delete")
     assert confirm.status_code == 200
@@ -131,7 +132,7 @@ def test_delete_asks_first_then_removes(uploader, anonymous):
 @pytest.mark.parametrize("settings", [{"page_size": 2}])
 def test_grid_pages_newest_first(uploader):
     for n in range(5):
-        upload(uploader, (f"n{n}.png", img.png_rgba(seed=n)))
+        upload(uploader, (f"n{n}.png", distinct_png(n)))
     first = uploader.get("/")
     assert "Page 1 of 3" in first.text
     assert 'alt="n4"' in first.text and 'alt="n3"' in first.text
