@@ -154,3 +154,16 @@ def test_healthz(anonymous):
     response = anonymous.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_healthz_reports_a_damaged_index_and_uploads_stop(app, anonymous, uploader):
+    runtime = app.extensions["gallery"]
+    runtime.storage.put(runtime.keys.index, b"{not json", content_type="application/json")
+    health = anonymous.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert "reindex" in health.json()["fix"]
+    response = uploader.api("POST", "/api/v1/images", files={"file": ("a.png", img.png_rgba())})
+    assert response.status_code == 503
+    # The damaged index was left for a person to repair, not replaced.
+    assert runtime.storage.get(runtime.keys.index) == b"{not json"
