@@ -26,21 +26,6 @@ PASSWORD = "correct horse"
 
 
 @pytest.fixture
-def storage() -> HookedStorage:
-    return HookedStorage()
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys("site/")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def accounts(storage: HookedStorage, keys: Keys, clock: FakeClock) -> Accounts:
     return Accounts(storage, keys, clock=clock, password_method=FAST)
 

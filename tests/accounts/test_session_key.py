@@ -13,11 +13,6 @@ from gallery.session_key import ensure_secret_key
 from tests.accounts import HookedStorage
 
 
-@pytest.fixture
-def storage() -> HookedStorage:
-    return HookedStorage()
-
-
 def test_a_key_is_generated_once_and_then_reused(storage: HookedStorage):
     keys = Keys("site/")
     first = ensure_secret_key(storage, keys)

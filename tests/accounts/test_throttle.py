@@ -17,21 +17,6 @@ ELSEWHERE = "198.51.100.9"
 
 
 @pytest.fixture
-def storage() -> HookedStorage:
-    return HookedStorage()
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys("site/")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def throttle(storage: HookedStorage, keys: Keys, clock: FakeClock) -> LoginThrottle:
     return LoginThrottle(storage, keys, attempts=ATTEMPTS, window=WINDOW, clock=clock.seconds)
 

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_together
+
 MAX_ATTEMPTS_PER_INCREMENT = 500
 
 
@@ -67,49 +65,11 @@ def run_workers(
     Raises:
         RuntimeError: a worker failed or did not report.
     """
-    child_env = {**os.environ, **(env or {})}
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), child_env.get("PYTHONPATH", "")) if p
+    outputs = run_together(
+        "tests.support.cas_worker", [[url, key, str(increments)]] * processes,
+        env=env, timeout=timeout,
     )
-    command = [sys.executable, "-m", "tests.support.cas_worker", url, key, str(increments)]
-    children = [
-        subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=child_env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-    try:
-        for child in children:
-            assert child.stdout is not None
-            line = child.stdout.readline().strip()
-            if line != "ready":
-                _, err = child.communicate(timeout=timeout)
-                raise RuntimeError(f"a worker did not start: {line!r} {err.strip()}")
-        reports = []
-        for child in children:  # all are ready: let them go
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        for child in children:
-            out, err = child.communicate(timeout=timeout)
-            if child.returncode != 0:
-                raise RuntimeError(f"a worker failed with status {child.returncode}: {err.strip()}")
-            reports.append(json.loads(out.strip().splitlines()[-1]))
-        return reports
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
-            for stream in (child.stdin, child.stdout, child.stderr):
-                if stream is not None and not stream.closed:
-                    stream.close()
+    return [json.loads(out.strip().splitlines()[-1]) for out in outputs]
 
 
 def main(argv: list[str] | None = None) -> int:

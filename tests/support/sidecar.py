@@ -13,14 +13,31 @@ fixed by the replit package, so only one sidecar can run at a time.
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 HOST = "127.0.0.1"
 PORT = 1106
+#: The port is fixed inside the replit package, so another test run on this
+#: machine may hold it for a moment: wait this long for it before failing.
+BIND_WAIT_SECONDS = 60.0
+
+
+def _bind(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server on 127.0.0.1:1106, waiting (bounded) while another run holds the port."""
+    deadline = time.monotonic() + BIND_WAIT_SECONDS
+    while True:
+        try:
+            return ThreadingHTTPServer((HOST, PORT), handler)
+        except OSError as err:
+            if err.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 CREDENTIAL = "/credential"
 TOKEN = "/token"
@@ -111,7 +128,7 @@ class FakeSidecar:
 
             do_GET = do_POST = _handle
 
-        self._server = ThreadingHTTPServer((HOST, PORT), Handler)
+        self._server = _bind(Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
-import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_together
 
 
 def generated_image(seed: int, number: int, size: int = 16) -> bytes:
@@ -75,49 +72,12 @@ def run_upload_workers(
     Raises:
         RuntimeError: a worker failed, or did not start or finish in time.
     """
-    child_env = {**os.environ, **(env or {})}
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), child_env.get("PYTHONPATH", "")) if p
+    outputs = run_together(
+        "tests.support.upload_worker",
+        [[url, prefix, str(uploads), str(seed)] for seed in range(processes)],
+        env=env, timeout=timeout,
     )
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.support.upload_worker", url, prefix, str(uploads),
-             str(seed)],
-            cwd=REPO_ROOT,
-            env=child_env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for seed in range(processes)
-    ]
-    try:
-        for child in children:
-            assert child.stdout is not None
-            line = child.stdout.readline().strip()
-            if line != "ready":
-                _, err = child.communicate(timeout=timeout)
-                raise RuntimeError(f"a worker did not start: {line!r} {err.strip()}")
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        printed: list[list[str]] = []
-        for child in children:
-            out, err = child.communicate(timeout=timeout)
-            if child.returncode != 0:
-                raise RuntimeError(f"a worker failed with status {child.returncode}: {err.strip()}")
-            printed.append(out.split())
-        return printed
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
-            for stream in (child.stdin, child.stdout, child.stderr):
-                if stream is not None and not stream.closed:
-                    stream.close()
+    return [out.split() for out in outputs]
 
 
 def main(argv: list[str] | None = None) -> int:
