@@ -170,8 +170,9 @@ XMP_WITH_GPS = (
 )
 
 
+@cache
 def icc_srgb() -> bytes:
-    """An sRGB ICC profile made by LittleCMS."""
+    """An sRGB ICC profile made by LittleCMS, once: it carries its creation time."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
