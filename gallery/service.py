@@ -128,7 +128,7 @@ class Media:
     content_type: str
     size: int
     etag: str  # strong, with its quotes: '"<sha256>"'
-    local_path: str | None
+    filename: str  # the name to offer when it is downloaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,13 +275,26 @@ class GalleryService:
         if variant is None:
             key = self.keys.original(image_id)
             content_type, size, digest = record["content_type"], record["size"], record["sha256"]
+            filename = record["filename"]
         else:
             found = record.get("variants", {}).get(variant) if isinstance(variant, str) else None
             if found is None:
                 raise NotFound("That image has no such thumbnail.")
             key = self.keys.variant(image_id, variant)
             content_type, size, digest = "image/webp", found["size"], found["sha256"]
-        return Media(key, content_type, size, f'"{digest}"', self.storage.local_path(key))
+            filename = f"{record['filename'].rsplit('.', 1)[0]}-{variant}.webp"
+        return Media(key, content_type, size, f'"{digest}"', filename)
+
+    def local_path(self, media: Media) -> str | None:
+        """A file holding exactly the media's bytes, on backends that have one.
+
+        Raises:
+            NotFound: the object is gone (deleted meanwhile).
+        """
+        try:
+            return self.storage.local_path(media.key)
+        except ObjectNotFound:
+            raise NotFound("That image is gone.") from None
 
     def open_media(self, media: Media) -> BinaryIO:
         """A stream of the media's bytes; the caller closes it.

@@ -29,26 +29,29 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def _serve(media: Media, download_name: str | None = None, attachment: bool = False) -> Response:
-    if request.if_none_match.contains(media.etag.strip('"')):
+def _serve(media: Media, attachment: bool = False) -> Response:
+    etag = media.etag.strip('"')
+    if request.if_none_match.contains(etag):
         response = Response(status=304)
-        response.set_etag(media.etag.strip('"'))
+        response.set_etag(etag)
         return _headers(response)
-    if media.local_path is not None:
+    service = runtime().service
+    local_path = service.local_path(media)
+    if local_path is not None:
         response = send_file(
-            media.local_path,
+            local_path,
             mimetype=media.content_type,
-            etag=media.etag.strip('"'),
-            download_name=download_name,
+            etag=etag,
+            download_name=media.filename,
             as_attachment=attachment,
             conditional=True,
         )
     else:
         response = send_file(
-            runtime().service.open_media(media),
+            service.open_media(media),
             mimetype=media.content_type,
-            etag=media.etag.strip('"'),
-            download_name=download_name,
+            etag=etag,
+            download_name=media.filename,
             as_attachment=attachment,
             conditional=False,
         )
@@ -61,10 +64,8 @@ def _serve(media: Media, download_name: str | None = None, attachment: bool = Fa
 
 @bp.get("/media/<image_id>")
 def original(image_id: str) -> Response:
-    service = runtime().service
-    record = service.get(image_id)
     attachment = request.args.get("download") == "1"
-    return _serve(service.media(image_id), download_name=record["filename"], attachment=attachment)
+    return _serve(runtime().service.media(image_id), attachment=attachment)
 
 
 @bp.get("/media/<image_id>/<variant>")

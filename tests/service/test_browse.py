@@ -155,8 +155,10 @@ def test_local_path_on_the_file_backend(tmp_path: Path) -> None:
     service = make_service(open_backend("file", tmp_path))
     (image_id,) = upload_many(service, 1)
     media = service.media(image_id, "lg")
-    assert media.local_path is not None
-    assert Path(media.local_path).read_bytes() == service.storage.get(media.key)
+    path = service.local_path(media)
+    assert path is not None
+    assert Path(path).read_bytes() == service.storage.get(media.key)
+    assert media.filename.endswith("-lg.webp")
     assert make_service(open_backend("memory", tmp_path)).storage.local_path(media.key) is None
 
 
