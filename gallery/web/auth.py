@@ -68,10 +68,19 @@ class SetupForm(FlaskForm):
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Signed-cookie sessions whose cookie is ``Secure`` whenever the request came over https."""
+    """Signed-cookie sessions whose cookie is ``Secure`` whenever the request came over https.
+
+    Media of a public gallery is the same for everybody: no session is opened
+    for it, so its responses do not vary by cookie and shared caches can keep them.
+    """
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
+
+    def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/media/") and app.extensions["gallery"].public:
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _bearer_token() -> str | None:

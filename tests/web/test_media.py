@@ -19,6 +19,8 @@ def api_upload(client, name: str, data: bytes) -> dict:
 def test_original_is_served_inline_with_its_real_type(uploader, anonymous):
     data = img.png_rgba()
     image = api_upload(uploader, "logo.jpg", data)  # the name lies; the content decides
+    signed_in = uploader.get(f"/media/{image['id']}")
+    assert signed_in.status_code == 200 and "Set-Cookie" not in signed_in.headers
     response = anonymous.get(f"/media/{image['id']}")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "image/png"
@@ -29,6 +31,7 @@ def test_original_is_served_inline_with_its_real_type(uploader, anonymous):
     assert "public" in response.headers["Cache-Control"]
     assert "immutable" in response.headers["Cache-Control"]
     assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert "Cookie" not in response.headers.get("Vary", "")  # shared caches may keep it
 
 
 @pytest.mark.parametrize("variant", ["sm", "lg"])
