@@ -288,7 +288,8 @@ class Accounts:
     # -- reading -------------------------------------------------------------------
 
     def _users(self) -> dict[str, Any]:
-        return self._doc.load().value["users"]
+        """The accounts as stored (read-only: shared with other readers)."""
+        return self._doc.load_cached().value["users"]
 
     def count(self) -> int:
         """How many accounts exist (disabled ones included).
@@ -613,7 +614,7 @@ class Accounts:
             DocumentDamaged: ``users.json`` is damaged.
             StorageUnavailable: the storage did not answer.
         """
-        tokens = self._doc.load().value["tokens"]
+        tokens = self._doc.load_cached().value["tokens"]
         name = None if username is None else normalize_username(username)
         if username is not None and name is None:
             return []

@@ -13,6 +13,7 @@ A damaged document (not JSON, or not the expected shape) is never overwritten:
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ class JsonDocument(Generic[T]):
         self._empty = empty
         self._check = check
         self._max_attempts = max_attempts
+        self._cached: Loaded[T] | None = None
+        self._cache_lock = threading.Lock()
 
     def parse(self, raw: bytes) -> T:
         """Parse and validate stored bytes.
@@ -99,6 +102,30 @@ class JsonDocument(Generic[T]):
         except ObjectNotFound:
             return Loaded(self._empty(), None)
         return Loaded(self.parse(raw), info.version)
+
+    def load_cached(self) -> Loaded[T]:
+        """Like :meth:`load`, but a value unchanged since the last call is not downloaded again.
+
+        One ``stat`` checks the stored version; the object is read and parsed
+        only when it changed. The value is shared between callers: read it,
+        never change it (use :meth:`update` to change the document).
+
+        Raises:
+            DocumentDamaged: the stored bytes are not a valid document.
+            StorageUnavailable: the storage did not answer.
+        """
+        try:
+            version: str | None = self.storage.stat(self.key).version
+        except ObjectNotFound:
+            version = None
+        cached = self._cached
+        if cached is not None and cached.version == version:
+            return cached
+        with self._cache_lock:
+            cached = self._cached
+            if cached is None or cached.version != version:
+                cached = self._cached = self.load()
+            return cached
 
     def save(self, value: T, version: str | None) -> str:
         """Write ``value`` if the stored version is still ``version``; return the new version.
