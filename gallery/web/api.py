@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from gallery.errors import BadRequest
 from gallery.web.context import require_actor, runtime
-from gallery.web.upload import read_limited
+from gallery.web.upload import accept
 from gallery.web.views import image_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -14,19 +14,17 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.post("/images")
 def create_image() -> tuple[Response, int]:
-    who = require_actor()
-    rt = runtime()
+    require_actor()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadRequest("Send the image as a multipart form field named “file”.")
     if len(request.files.getlist("file")) > 1:
         raise BadRequest("Send one image per request.")
-    data = read_limited(upload, rt.settings["max_file_bytes"])
-    result = rt.service.upload(data, upload.filename, uploaded_by=who.username)
-    status = 200 if result.duplicate else 201
-    response = jsonify(image_json(result.image, duplicate=result.duplicate))
-    response.headers["Location"] = image_json(result.image)["urls"]["page"]
-    return response, status
+    result = accept(upload)
+    body = image_json(result.image, duplicate=result.duplicate)
+    response = jsonify(body)
+    response.headers["Location"] = body["urls"]["page"]
+    return response, 200 if result.duplicate else 201
 
 
 @bp.get("/images")

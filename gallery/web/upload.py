@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from gallery.errors import GalleryError, TooLarge
+from gallery.service import UploadResult
 from gallery.web.context import require_actor, runtime
 
 bp = Blueprint("upload", __name__)
@@ -42,14 +43,25 @@ def read_limited(file: FileStorage, limit: int) -> bytes:
     return data
 
 
-def store_upload(file: FileStorage) -> Outcome:
-    """Validate and store one uploaded file; errors become an :class:`Outcome`, never a 500."""
+def accept(file: FileStorage) -> UploadResult:
+    """Read one uploaded file within the size limit and store it for the signed-in user.
+
+    Raises:
+        NotSignedIn: nobody is signed in.
+        TooLarge, UnsupportedType, DamagedImage: the file is refused.
+        StorageUnavailable: the storage did not answer.
+    """
     rt = runtime()
     who = require_actor()
+    data = read_limited(file, rt.settings["max_file_bytes"])
+    return rt.service.upload(data, file.filename or "image", uploaded_by=who.username)
+
+
+def store_upload(file: FileStorage) -> Outcome:
+    """Validate and store one uploaded file; errors become an :class:`Outcome`, never a 500."""
     name = file.filename or "image"
     try:
-        data = read_limited(file, rt.settings["max_file_bytes"])
-        result = rt.service.upload(data, name, uploaded_by=who.username)
+        result = accept(file)
     except GalleryError as err:
         if err.status >= 500:
             raise
