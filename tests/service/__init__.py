@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,15 +88,3 @@ def make_service(storage: Storage, *, prefix: str = "", clock: Callable[[], date
 def image_keys(storage: Storage, keys: Keys) -> list[str]:
     """Every object under ``images/``."""
     return [info.key for info in storage.list(keys.images_prefix)]
-
-
-@pytest.fixture(params=BACKENDS)
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    bucket = open_backend(request.param, tmp_path)
-    yield bucket
-    bucket.close()
-
-
-@pytest.fixture
-def service(storage: Storage) -> GalleryService:
-    return make_service(storage, prefix="g/")

@@ -10,14 +10,12 @@ import pytest
 from gallery.errors import BadRequest, NotFound
 from gallery.service import GalleryService
 from gallery.storage.base import Storage
-from tests.service import (  # noqa: F401
+from tests.service import (
     ALICE,
     make_image,
     make_service,
     open_backend,
-    service,
     sha256,
-    storage,
 )
 
 

@@ -10,15 +10,13 @@ import pytest
 from gallery.errors import BadRequest, Forbidden, NotFound, StorageUnavailable
 from gallery.service import Actor, GalleryService
 from gallery.storage.memory import MemoryStorage
-from tests.service import (  # noqa: F401
+from tests.service import (
     ADMIN,
     ALICE,
     BOB,
     image_keys,
     make_image,
     make_service,
-    service,
-    storage,
 )
 
 

@@ -15,7 +15,7 @@ from gallery.index import ImageIndex, decode_cursor, encode_cursor
 from gallery.keys import Keys, new_image_id
 from gallery.storage.base import ObjectInfo, Storage
 from gallery.storage.memory import MemoryStorage
-from tests.service import open_backend, storage  # noqa: F401
+from tests.service import open_backend
 
 KEYS = Keys("p/")
 

@@ -12,14 +12,11 @@ from gallery.errors import StorageUnavailable
 from gallery.service import GalleryService
 from gallery.storage.base import ObjectInfo
 from gallery.storage.memory import MemoryStorage
-from tests.service import (  # noqa: F401
-    ADMIN,
+from tests.service import (
     ALICE,
     image_keys,
     make_image,
     make_service,
-    service,
-    storage,
 )
 
 

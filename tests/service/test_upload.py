@@ -14,13 +14,11 @@ from gallery.keys import Keys
 from gallery.service import GalleryService
 from gallery.storage.base import Data, ObjectInfo, Storage
 from gallery.storage.memory import MemoryStorage
-from tests.service import (  # noqa: F401
+from tests.service import (
     image_keys,
     make_image,
     make_service,
-    service,
     sha256,
-    storage,
 )
 
 KINDS = {
