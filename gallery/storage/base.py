@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
-from gallery.errors import BadRequest, ObjectNotFound, PreconditionFailed  # noqa: F401
+from gallery.errors import BadRequest, ObjectNotFound
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_KEY_BYTES = 1024

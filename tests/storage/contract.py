@@ -333,7 +333,7 @@ class StorageContract:
     # -- copy and delete ---------------------------------------------------------
 
     def test_copy_keeps_content_type(self, storage: Storage) -> None:
-        source = storage.put("c/src", b"payload", content_type="image/jpeg")
+        storage.put("c/src", b"payload", content_type="image/jpeg")
         storage.put("c/dst", b"old", content_type="text/plain")
         info = storage.copy("c/src", "c/dst")
         assert (info.key, info.size, info.content_type) == ("c/dst", 7, "image/jpeg")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.imaging import fixtures as img
-from tests.web.images import distinct_png, has_gps
+from tests.web.images import distinct_png
 from tests.web.conftest import ADMIN, UPLOADER
 
 IMAGE_FIELDS = {"id", "filename", "content_type", "size", "width", "height", "sha256",

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from tests.imaging import fixtures as img
-from tests.web.images import distinct_png, has_gps
+from tests.web.images import has_gps
 
 
 def api_upload(client, name: str, data: bytes) -> dict:

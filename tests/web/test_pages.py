@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.imaging import fixtures as img
-from tests.web.images import distinct_png, has_gps
+from tests.web.images import distinct_png
 
 
 def upload(client, *files: tuple[str, bytes]):
