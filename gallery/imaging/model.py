@@ -18,8 +18,12 @@ EXTENSIONS: dict[str, str] = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP":
 ALLOWED_LABEL = "JPEG, PNG, GIF, WebP"
 """How the allowed types are named in messages shown to people."""
 
-VARIANT_SIZES: dict[str, int] = {"lg": 1600, "sm": 400}
-"""Variant name -> longest side in pixels, largest first."""
+VARIANT_SIZES: dict[str, int] = {"lg": 1600, "md": 800, "sm": 400}
+"""Variant name -> longest side in pixels, largest first.
+
+``sm`` fills a grid tile on an ordinary screen, ``md`` the same tile on a high-density
+one (phones, laptops with 2x displays), ``lg`` the single-image view and the lightbox.
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from gallery.imaging import VARIANT_SIZES, Variant, make_variants, process_upload
+from gallery.imaging import thumbnails
 from gallery.imaging.containers import riff_layout
 from tests.imaging import fixtures as fx
 
@@ -40,8 +41,8 @@ def test_every_variant_is_upright(orientation: int) -> None:
 
 def test_variant_sizes_are_largest_first_longest_side_and_aspect_kept() -> None:
     result = process_upload(fx.jpeg(2000, 1000))
-    assert [v.name for v in result.variants] == list(VARIANT_SIZES) == ["lg", "sm"]
-    assert [(v.width, v.height) for v in result.variants] == [(1600, 800), (400, 200)]
+    assert [v.name for v in result.variants] == list(VARIANT_SIZES) == ["lg", "md", "sm"]
+    assert [(v.width, v.height) for v in result.variants] == [(1600, 800), (800, 400), (400, 200)]
     for variant in result.variants:
         assert variant.content_type == "image/webp"
         assert fx.decode(variant.data).format == "WEBP"
@@ -49,9 +50,9 @@ def test_variant_sizes_are_largest_first_longest_side_and_aspect_kept() -> None:
 
 def test_small_images_are_never_upscaled() -> None:
     result = process_upload(fx.png_rgba())  # 200x100
-    assert [(v.width, v.height) for v in result.variants] == [(200, 100), (200, 100)]
+    assert [(v.width, v.height) for v in result.variants] == [(200, 100)] * 3
     middle = process_upload(fx.jpeg(800, 600))
-    assert [(v.width, v.height) for v in middle.variants] == [(800, 600), (400, 300)]
+    assert [(v.width, v.height) for v in middle.variants] == [(800, 600), (800, 600), (400, 300)]
 
 
 def test_large_jpeg_is_reduced_on_decode_and_still_accurate() -> None:
@@ -191,3 +192,27 @@ def test_make_variants_matches_the_upload_pipeline() -> None:
 
 def _hex(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def test_overlapped_encoding_gives_the_same_thumbnails_as_one_thread(monkeypatch) -> None:
+    data = fx.jpeg(2400, 1600)
+    together = make_variants(data)
+    monkeypatch.setattr(thumbnails, "OVERLAP_PIXELS", 10**12)  # never a second thread
+    alone = make_variants(data)
+    assert [(v.name, v.width, v.height, v.data) for v in together] == [
+        (v.name, v.width, v.height, v.data) for v in alone
+    ]
+
+
+def test_an_error_in_the_background_encode_reaches_the_caller(monkeypatch) -> None:
+    real = thumbnails.encode_webp
+
+    def fails_when_large(im):
+        if im.width >= 1600:
+            raise OSError("encoder out of memory")
+        return real(im)
+
+    monkeypatch.setattr(thumbnails, "encode_webp", fails_when_large)
+    monkeypatch.setattr(thumbnails, "_CORES", 2)
+    with pytest.raises(OSError, match="encoder out of memory"):
+        make_variants(fx.jpeg(2400, 1600))

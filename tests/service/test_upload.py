@@ -53,7 +53,7 @@ def test_upload_stores_original_variants_meta_and_index_entry(
     original, info = service.storage.read(keys.original(image_id))
     assert info.content_type == content_type
     assert sha256(original) == image["sha256"] and len(original) == image["size"]
-    assert set(image["variants"]) == {"lg", "sm"}
+    assert set(image["variants"]) == {"lg", "md", "sm"}
     for name, variant in image["variants"].items():
         stored, vinfo = service.storage.read(keys.variant(image_id, name))
         assert vinfo.content_type == "image/webp"

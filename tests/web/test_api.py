@@ -37,7 +37,7 @@ def test_upload_returns_the_image_json(uploader):
     assert image["uploaded_by"] == UPLOADER[0]
     assert image["created_at"].endswith("Z")
     assert image["urls"]["original"].endswith(f"/media/{image['id']}")
-    assert set(image["urls"]["thumbnails"]) == {"sm", "lg"}
+    assert set(image["urls"]["thumbnails"]) == {"sm", "md", "lg"}
     assert response.headers["Location"].endswith(f"/images/{image['id']}")
 
 

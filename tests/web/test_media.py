@@ -34,7 +34,7 @@ def test_original_is_served_inline_with_its_real_type(uploader, anonymous):
     assert "Cookie" not in response.headers.get("Vary", "")  # shared caches may keep it
 
 
-@pytest.mark.parametrize("variant", ["sm", "lg"])
+@pytest.mark.parametrize("variant", ["sm", "md", "lg"])
 def test_thumbnails_are_webp(uploader, anonymous, variant):
     image = api_upload(uploader, "p.jpg", img.jpeg(width=2400, height=1600))
     response = anonymous.get(f"/media/{image['id']}/{variant}")
