@@ -1,0 +1,77 @@
+"""Every page passes axe-core with no serious or critical violation, in light and dark."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import pages
+from tests.browser.conftest import ADMIN
+
+pytestmark = pytest.mark.parametrize("color_scheme", ["light", "dark"])
+
+
+def test_setup_page(page, axe, color_scheme):
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/setup$"))
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    axe(page, "the first-run set-up page")
+
+
+def test_login_page(page, axe, users, color_scheme):
+    page.goto("/login")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    axe(page, "the sign-in page")
+
+
+def test_login_page_with_an_error(page, axe, users, color_scheme):
+    page.goto("/login")
+    page.get_by_label("Username").fill(ADMIN[0])
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_contain_text("Wrong username or password")
+    axe(page, "the sign-in page after a wrong password")
+
+
+def test_grid(page, axe, seed, color_scheme):
+    seed(6)
+    page.goto("/")
+    expect(page.locator("ul.grid > li")).to_have_count(6)
+    axe(page, "the gallery grid (visitor)")
+    pages.sign_in(page, *ADMIN)
+    page.goto("/")
+    expect(page.locator("ul.grid > li")).to_have_count(6)
+    axe(page, "the gallery grid (signed in)")
+
+
+def test_empty_grid(page, axe, users, color_scheme):
+    pages.sign_in(page, *ADMIN)
+    page.goto("/")
+    expect(page.get_by_text("No images yet.")).to_be_visible()
+    axe(page, "the empty gallery")
+
+
+def test_image_page(page, axe, seed, color_scheme):
+    image = seed(1)[0]
+    page.goto(f"/images/{image['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(image["title"])
+    axe(page, "an image page (visitor)")
+    pages.sign_in(page, *ADMIN)
+    page.goto(f"/images/{image['id']}")
+    expect(page.locator("form.edit")).to_be_visible()
+    axe(page, "an image page with its edit form")
+
+
+def test_upload_page(page, axe, users, color_scheme):
+    pages.sign_in(page, *ADMIN)
+    page.goto("/upload")
+    expect(page.locator("input#images")).to_be_attached()
+    axe(page, "the upload page")
+
+
+def test_error_page(page, axe, users, color_scheme):
+    page.goto("/images/no-such-image")
+    expect(page.locator("main")).to_be_visible()
+    axe(page, "a 404 page")
