@@ -32,7 +32,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         hops = settings["trusted_proxies"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from gallery.web import api, auth, errors, media, pages, upload
+    from gallery.web import admin, api, auth, errors, media, pages, upload
 
     auth.init_app(app)
     errors.init_app(app)
@@ -41,6 +41,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(upload.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
 
     from gallery.cli import init_app as init_cli
 

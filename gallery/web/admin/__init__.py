@@ -1,0 +1,14 @@
+"""The admin pages under ``/admin``: dashboard, images, users, tokens, maintenance, audit.
+
+Only admins get in: anonymous visitors are sent to the sign-in page (with
+``next=``), other users get ``403``. Every change is a CSRF-checked POST, the
+destructive ones behind a confirmation page, and each is written to the audit
+log.
+"""
+
+from __future__ import annotations
+
+from gallery.web.admin import dashboard, images, maintenance, tokens, users  # noqa: F401  (routes)
+from gallery.web.admin.common import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,94 @@
+"""Admin: the image table -- sort, filter, page, edit in place, delete many at once."""
+
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+
+from gallery import catalog
+from gallery.errors import BadRequest
+from gallery.keys import is_image_id
+from gallery.service import public_record
+from gallery.web.admin.common import ConfirmForm, bp
+from gallery.web.context import require_admin, runtime, safe_next
+from gallery.web.errors import wants_json
+from gallery.web.pages import EditForm
+from gallery.web.views import image_json
+
+#: Most images one bulk delete may name (a few pages of the largest page size).
+MAX_SELECTION = 1000
+
+
+def _back() -> str:
+    """Where to return after an action: the table state it was started from."""
+    return safe_next(request.values.get("back"), url_for("admin.images"))
+
+
+@bp.get("/images")
+def images():
+    query = catalog.parse_query(request.args)
+    snapshot = runtime().service.index.snapshot()
+    page = catalog.search(snapshot.images.values(), query)
+    rows = [public_record(r) for r in page.rows]
+    return render_template(
+        "admin/images.html",
+        page=page,
+        rows=rows,
+        query=page.query,
+        here=url_for("admin.images", **page.query.to_args()),
+        per_page_choices=catalog.PER_PAGE_CHOICES,
+        edit=EditForm(formdata=None),
+    )
+
+
+def _selection() -> list[dict]:
+    """The selected images that still exist, in the order given.
+
+    Raises:
+        BadRequest: nothing selected, a malformed id, or too many.
+    """
+    ids = list(dict.fromkeys(request.values.getlist("ids")))
+    if not ids:
+        raise BadRequest("Select at least one image first.")
+    if len(ids) > MAX_SELECTION:
+        raise BadRequest(f"Select at most {MAX_SELECTION} images at once.")
+    if not all(is_image_id(i) for i in ids):
+        raise BadRequest("The selection contains something that is not an image id.")
+    known = runtime().service.index.snapshot().images
+    return [public_record(known[i]) for i in ids if i in known]
+
+
+@bp.route("/images/delete", methods=["GET", "POST"])
+def delete_images():
+    selected = _selection()
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        asked = [image["id"] for image in selected]
+        deleted = runtime().service.delete_many(asked, actor=require_admin()) if asked else []
+        gone = len(set(request.values.getlist("ids"))) - len(deleted)
+        message = f"Deleted {len(deleted)} image{'' if len(deleted) == 1 else 's'}."
+        if gone > 0:
+            message += f" {gone} {'was' if gone == 1 else 'were'} already gone."
+        flash(message, "info")
+        return redirect(_back())
+    if not selected:
+        flash("The selected images are already gone.", "info")
+        return redirect(_back())
+    return render_template("admin/images_delete.html", images=selected, form=form, back=_back())
+
+
+@bp.post("/images/<image_id>/edit")
+def edit_image(image_id: str):
+    """Save a row's title and description; JSON for the in-place editor, else back to the table."""
+    form = EditForm()
+    if not form.validate():
+        messages = [m for errors in form.errors.values() for m in errors]
+        raise BadRequest(" ".join(messages) or "The form is not valid.")
+    record = runtime().service.update(
+        image_id,
+        {"title": form.title.data or "", "description": form.description.data or ""},
+        actor=require_admin(),
+    )
+    if wants_json():
+        return jsonify(image_json(record))
+    flash(f"Saved “{record['title'] or record['filename']}”.", "info")
+    return redirect(_back())

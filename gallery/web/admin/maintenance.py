@@ -1,0 +1,57 @@
+"""Admin: cleanup, reindex, the audit log and the export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, render_template, request, stream_with_context
+
+from gallery.web.admin.common import ConfirmForm, bp, me
+from gallery.web.context import runtime
+
+AUDIT_PAGE = 100
+
+
+@bp.get("/cleanup")
+def cleanup():
+    """What a cleanup would do; nothing changes until it is confirmed."""
+    report = runtime().operations.cleanup(dry_run=True, actor=me())
+    return render_template("admin/cleanup.html", report=report, dry_run=True, form=ConfirmForm())
+
+
+@bp.route("/cleanup/run", methods=["GET", "POST"])
+def run_cleanup():
+    """GET: the confirmation (with what will be done); POST: the cleanup itself."""
+    form = ConfirmForm()
+    ops = runtime().operations
+    if request.method == "POST" and form.validate():
+        report = ops.cleanup(dry_run=False, actor=me())
+        return render_template("admin/cleanup.html", report=report, dry_run=False, form=form)
+    report = ops.cleanup(dry_run=True, actor=me())
+    return render_template("admin/cleanup_confirm.html", report=report, form=form)
+
+
+@bp.route("/reindex", methods=["GET", "POST"])
+def reindex():
+    """GET: the confirmation; POST: rebuild the index and show the report."""
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        report = runtime().operations.reindex(actor=me())
+        return render_template("admin/reindex.html", report=report, form=form)
+    return render_template("admin/reindex.html", report=None, form=form)
+
+
+@bp.get("/audit")
+def audit_log():
+    return render_template("admin/audit.html", entries=runtime().audit.latest(AUDIT_PAGE),
+                           limit=AUDIT_PAGE)
+
+
+@bp.get("/export.zip")
+def export_zip() -> Response:
+    """The whole gallery as a zip, streamed as it is built (never held in memory)."""
+    chunks = runtime().operations.iter_export_zip(actor=me())
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="gallery-export-{stamp}.zip"'
+    return response

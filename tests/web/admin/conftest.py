@@ -1,0 +1,35 @@
+"""Fixtures for the admin pages: the runtime behind the app, and images stored through it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.web.images import distinct_png
+
+
+@pytest.fixture
+def runtime(app):
+    """The app's runtime: the domain the admin pages drive."""
+    return app.extensions["gallery"]
+
+
+@pytest.fixture
+def add_image(runtime):
+    """Store an image as ``uploaded_by`` through the service (as an upload would); returns its record."""
+    counter = iter(range(10_000))
+
+    def add(filename: str = "photo.png", uploaded_by: str = "bob", *, title: str | None = None,
+            size: tuple[int, int] = (48, 32)) -> dict:
+        data = distinct_png(next(counter), size)
+        return runtime.service.upload(data, filename, uploaded_by=uploaded_by, title=title).image
+
+    return add
+
+
+def csrf_of(html: str) -> str:
+    """The first CSRF token in a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
