@@ -155,6 +155,9 @@ SETTINGS: tuple[Setting, ...] = (
             _parse_positive_int),
     Setting("login_window", "900", "Lockout window for failed sign-ins, in seconds.",
             _parse_positive_int),
+    Setting("cleanup_grace", "3600",
+            "`gallery cleanup` leaves alone anything younger than this many seconds, "
+            "so uploads in progress are safe.", _parse_positive_int),
 )
 
 _BY_ENV = {s.env: s for s in SETTINGS}

@@ -11,7 +11,8 @@ Layout under the prefix::
     images/<id>/original        the stored original
     images/<id>/meta.json       the image's own record (reindex reads these)
     images/<id>/<variant>.webp  thumbnails
-    audit/<time>-<uuid>.json    the audit log
+    audit/<inverted time>-<uuid>.json  the audit log, newest first in a listing
+    doctor/<uuid>               a short-lived probe written by ``gallery doctor``
     throttle/<hash>.json        failed sign-in counters
 """
 
@@ -20,11 +21,16 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from gallery.storage.base import check_key
 
 _IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 _VARIANT = re.compile(r"^[a-z0-9]{1,16}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Audit keys count microseconds down from here (the year 5138), so newer sorts first.
+_AUDIT_END = 10**17
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def new_image_id() -> str:
@@ -84,8 +90,24 @@ class Keys:
             raise ValueError(f"bad variant name {name!r}")
         return self._key(f"images/{self._id(image_id)}/{name}.webp")
 
-    def audit(self, stamp: str) -> str:
-        return self._key(f"audit/{stamp}-{uuid.uuid4().hex}.json")
+    def audit(self, moment: datetime) -> str:
+        """A fresh key for an audit entry made at ``moment``.
+
+        The name starts with the microseconds left until a far end date, fixed
+        width, so a listing (in key order) yields the newest entries first.
+        """
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        micros = (moment - _EPOCH) // _MICROSECOND
+        left = max(0, _AUDIT_END - 1 - micros)
+        return self._key(f"audit/{left:017d}-{uuid.uuid4().hex}.json")
+
+    @property
+    def doctor_prefix(self) -> str:
+        return self.prefix + "doctor/"
+
+    def doctor_probe(self) -> str:
+        """A fresh key for the object ``gallery doctor`` writes, reads and deletes."""
+        return self._key(f"doctor/{uuid.uuid4().hex}")
 
     def throttle(self, digest: str) -> str:
         if not re.fullmatch(r"[0-9a-f]{64}", digest):

@@ -6,16 +6,20 @@ neither builds storage clients or reads settings on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from gallery.accounts import Accounts
+from gallery.audit import AuditLog
 from gallery.imaging import Limits
 from gallery.keys import Keys
 from gallery.service import GalleryService
 from gallery.session_key import ensure_secret_key
 from gallery.storage import Storage, open_storage
 from gallery.throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from gallery.operations import Operations
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,9 @@ class Runtime:
     service: GalleryService
     accounts: Accounts
     throttle: LoginThrottle
+    audit: AuditLog
+    #: Maintenance over all of the above (stats, cleanup, doctor, export, import).
+    operations: Operations = field(init=False)
 
     @classmethod
     def build(cls, settings: dict[str, Any], storage: Storage | None = None) -> Runtime:
@@ -44,11 +51,12 @@ class Runtime:
             max_pixels=settings["max_pixels"],
             max_frames=settings["max_frames"],
         )
-        return cls(
+        audit = AuditLog(storage, keys)
+        runtime = cls(
             settings=settings,
             storage=storage,
             keys=keys,
-            service=GalleryService(storage, keys, limits=limits),
+            service=GalleryService(storage, keys, limits=limits, audit=audit),
             accounts=Accounts(storage, keys),
             throttle=LoginThrottle(
                 storage,
@@ -56,7 +64,12 @@ class Runtime:
                 attempts=settings["login_attempts"],
                 window=settings["login_window"],
             ),
+            audit=audit,
         )
+        from gallery.operations import Operations  # it needs the runtime it belongs to
+
+        object.__setattr__(runtime, "operations", Operations(runtime))
+        return runtime
 
     @property
     def public(self) -> bool:

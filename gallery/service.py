@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from gallery.audit import AuditLog
 from gallery.documents import JSON_TYPE, JsonDocument, Unchanged
 from gallery.errors import (
     BadRequest,
@@ -193,6 +194,7 @@ class GalleryService:
         limits: what an upload may be.
         index: the index to use (default: one over ``storage`` and ``keys``).
         clock: the current time (tests pass a fixed one).
+        audit: where deletes are recorded (``None``: not recorded).
     """
 
     def __init__(
@@ -203,12 +205,14 @@ class GalleryService:
         limits: Limits,
         index: ImageIndex | None = None,
         clock: Callable[[], datetime] = utcnow,
+        audit: AuditLog | None = None,
     ) -> None:
         self.storage = storage
         self.keys = keys
         self.limits = limits
         self.index = index if index is not None else ImageIndex(storage, keys)
         self.clock = clock
+        self.audit = audit
 
     # -- reading --------------------------------------------------------------
 
@@ -520,7 +524,58 @@ class GalleryService:
                 return value["images"].pop(image_id, None)
 
             self.index.update(remove)
-        self._delete_objects(image_id)
+        try:
+            self.delete_objects(image_id)
+        finally:  # out of the index is deleted for everyone: record it even if objects remain
+            self._record_audit(actor.username, "image.delete", image_id)
+
+    def delete_many(self, ids: Iterable[str], *, actor: Actor) -> list[str]:
+        """Delete several images: every index entry in one compare-and-swap, then their objects.
+
+        Permission is as for :meth:`delete` and is checked for every image
+        before anything changes: one image the actor may not delete refuses the
+        whole request. An interruption after the index write leaves only
+        orphans, which ``gallery cleanup`` removes.
+
+        Returns:
+            The ids deleted, in the order given; ids that are malformed or not
+            in the index are left out (not deleted).
+
+        Raises:
+            Forbidden: the actor may not delete one of the images.
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer; images may be out
+                of the index already, and deleting again finishes the job.
+        """
+        wanted = list(dict.fromkeys(i for i in ids if is_image_id(i)))
+        snapshot = self.index.snapshot()
+        for image_id in wanted:
+            record = snapshot.images.get(image_id)
+            if record is not None:
+                _authorize(record, actor)
+
+        def remove(value: IndexValue) -> Any:
+            images = value["images"]
+            for image_id in wanted:  # look again: the index may have moved on
+                if image_id in images:
+                    _authorize(images[image_id], actor)
+            removed = [image_id for image_id in wanted if images.pop(image_id, None) is not None]
+            return removed if removed else Unchanged(removed)
+
+        removed: list[str] = self.index.update(remove)
+        if not removed:
+            return removed
+        try:
+            for image_id in removed:
+                self.delete_objects(image_id)
+        finally:
+            self._record_audit(actor.username, "images.delete", "", count=len(removed),
+                               ids=removed[:100])
+        return removed
+
+    def _record_audit(self, actor: str, action: str, target: str, **details: Any) -> None:
+        if self.audit is not None:
+            self.audit.record(actor, action, target, **details)
 
     def _leftover_record(self, image_id: str) -> Record:
         try:
@@ -529,7 +584,15 @@ class GalleryService:
         except (ObjectNotFound, ValueError):
             raise NotFound("There is no such image.") from None
 
-    def _delete_objects(self, image_id: str) -> None:
+    def delete_objects(self, image_id: str) -> None:
+        """Remove every object of an image that is no longer in the index.
+
+        The original goes first and ``meta.json`` last, so an interrupted run
+        can be finished by running again (and ``reindex`` does not revive it).
+
+        Raises:
+            StorageUnavailable: the storage did not answer.
+        """
         original, meta = self.keys.original(image_id), self.keys.meta(image_id)
         listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
         others = [key for key in listed if key not in (original, meta)]
