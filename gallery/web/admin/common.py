@@ -45,6 +45,12 @@ def audit(action: str, target: str = "", **details: Any) -> None:
     runtime().audit.record(me(), action, target, **details)
 
 
+def form_errors(form: FlaskForm) -> str:
+    """A form's validation errors as one message, each prefixed by its field's label."""
+    messages = [f"{form[name].label.text}: {m}" for name, errors in form.errors.items() for m in errors]
+    return " ".join(messages) or "The form is not valid."
+
+
 def flash_refusal(err: GalleryError) -> int:
     """Show a refused change (bad input, last admin, ...) as a message; return its status.
 

@@ -9,7 +9,7 @@ from wtforms.validators import Length
 
 from gallery.accounts import MAX_LABEL_LENGTH, ApiToken
 from gallery.errors import GalleryError, NotFound
-from gallery.web.admin.common import ConfirmForm, audit, bp, flash_refusal
+from gallery.web.admin.common import ConfirmForm, audit, bp, flash_refusal, form_errors
 from gallery.web.context import runtime
 
 
@@ -53,8 +53,7 @@ def tokens():
 def create_token():
     form = _create_form(True)
     if not form.validate():
-        messages = [m for errors in form.errors.values() for m in errors]
-        flash(" ".join(messages) or "The form is not valid.", "error")
+        flash(form_errors(form), "error")
         return _list(form, 400)
     try:
         secret, token = runtime().accounts.create_token(form.username.data or "", form.label.data or "")

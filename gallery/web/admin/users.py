@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from gallery.accounts import MAX_PASSWORD_LENGTH, ROLES, User
 from gallery.errors import Forbidden, GalleryError, NotFound
-from gallery.web.admin.common import ConfirmForm, audit, bp, flash_refusal, me
+from gallery.web.admin.common import ConfirmForm, audit, bp, flash_refusal, form_errors, me
 from gallery.web.auth import SessionUser
 from gallery.web.context import runtime
 
@@ -29,11 +29,6 @@ class RoleForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
-
-
-def _form_errors(form: FlaskForm) -> str:
-    messages = [f"{form[name].label.text}: {m}" for name, errors in form.errors.items() for m in errors]
-    return " ".join(messages) or "The form is not valid."
 
 
 def _user(username: str) -> User:
@@ -73,7 +68,7 @@ def users():
 def create_user():
     form = CreateUserForm()
     if not form.validate():
-        flash(_form_errors(form), "error")
+        flash(form_errors(form), "error")
         return _list(form, 400)
     try:
         user = runtime().accounts.create_user(form.username.data, form.password.data, form.role.data)
@@ -99,7 +94,7 @@ def _change_with_details(action: str, apply, success: str):
 def set_role(username: str):
     form = RoleForm()
     if not form.validate():
-        flash(_form_errors(form), "error")
+        flash(form_errors(form), "error")
         return _list(status=400)
     if _user(username).role == form.role.data:
         flash(f"{username} is already {form.role.data}.", "info")
@@ -118,7 +113,7 @@ def set_role(username: str):
 def set_password(username: str):
     form = PasswordForm()
     if not form.validate():
-        flash(_form_errors(form), "error")
+        flash(form_errors(form), "error")
         return _list(status=400)
 
     def apply() -> tuple:
