@@ -8,7 +8,8 @@ log.
 
 from __future__ import annotations
 
-from gallery.web.admin import dashboard, images, maintenance, tokens, users  # noqa: F401  (routes)
+from gallery.web.admin import dashboard, images, maintenance, tokens, users
 from gallery.web.admin.common import bp
 
-__all__ = ["bp"]
+#: The modules are imported for their routes, which they add to ``bp``.
+__all__ = ["bp", "dashboard", "images", "maintenance", "tokens", "users"]
