@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from gallery.audit import AuditLog
 from gallery.documents import JSON_TYPE, JsonDocument, Unchanged
 from gallery.errors import (
     BadRequest,
+    Conflict,
     Forbidden,
     GalleryError,
     NotFound,
@@ -47,7 +49,7 @@ from gallery.errors import (
     PreconditionFailed,
     StorageError,
 )
-from gallery.imaging import Limits, ProcessedImage, process_upload
+from gallery.imaging import VARIANT_SIZES, Limits, ProcessedImage, make_variants, process_upload
 from gallery.index import (
     ImageIndex,
     IndexSnapshot,
@@ -69,6 +71,8 @@ EDITABLE = ("title", "description")
 
 #: Optional record fields and the value they have when left out.
 _DEFAULTS: dict[str, Any] = {"description": "", "animated": False, "gps_removed": False, "frames": 1}
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REQUIRED = ("id", "filename", "content_type", "size", "width", "height", "sha256", "created_at",
              "uploaded_by", "title")
 
@@ -343,6 +347,12 @@ class GalleryService:
 
         image_id = new_image_id()
         record = self._new_record(image_id, processed, filename, uploaded_by, texts)
+        return self._store_new(image_id, processed, record, shas)
+
+    def _store_new(
+        self, image_id: str, processed: ProcessedImage, record: Record, shas: set[str]
+    ) -> UploadResult:
+        """Write a new image's objects, then add it to the index unless its bytes got in first."""
         written: list[str] = []
         try:
             self._put_new(written, self.keys.original(image_id), processed.data,
@@ -359,11 +369,16 @@ class GalleryService:
             for other in value["images"].values():
                 if other["sha256"] in shas or other.get("upload_sha256") in shas:
                     return Unchanged(other)
+            if image_id in value["images"]:  # an import under a taken id
+                raise _IdTaken(f"The id {image_id} is taken by a different image.")
             value["images"][image_id] = record
             return None
 
         try:
             winner = self.index.update(add)
+        except _IdTaken:
+            self._discard(written)
+            raise
         except Exception:
             # The write may have landed although we saw an error: look before removing.
             indexed = self._is_indexed(image_id)
@@ -445,6 +460,63 @@ class GalleryService:
             return image_id in self.index.snapshot().images
         except GalleryError:
             return None
+
+    def import_record(self, data: bytes, record: Mapping[str, Any]) -> UploadResult:
+        """Store an image exported from a gallery under its old id, uploader, time and texts.
+
+        The bytes go through the same validation and pipeline as an upload; the
+        facts about them (type, size, dimensions, hashes, thumbnails) come from
+        the pipeline, never from ``record``. Only ``id``, ``filename``,
+        ``title``, ``description``, ``uploaded_by``, ``created_at`` and
+        ``upload_sha256`` are taken from it.
+
+        Returns:
+            The stored image; ``duplicate`` when the same bytes (or that id with
+            the same bytes) are already in, and nothing new was stored.
+
+        Raises:
+            BadRequest: ``record`` lacks a valid id, time, uploader or texts.
+            Conflict: the id is taken by a different image.
+            TooLarge, UnsupportedType, DamagedImage: the file is not acceptable.
+            DocumentDamaged: the index cannot be read (nothing is stored).
+            StorageUnavailable: the storage did not answer.
+        """
+        image_id, created_at, uploaded_by = (record.get(name) for name in
+                                             ("id", "created_at", "uploaded_by"))
+        if not is_image_id(image_id):
+            raise BadRequest("The record has no valid image id.")
+        if not isinstance(created_at, str) or not _TIMESTAMP.match(created_at):
+            raise BadRequest("The record has no valid created_at time.")
+        if not isinstance(uploaded_by, str) or not uploaded_by.strip():
+            raise BadRequest("The record names no uploader.")
+        texts = _check_changes({name: record.get(name) or "" for name in EDITABLE})
+        processed = process_upload(data, self.limits)
+        shas = {processed.sha256, processed.upload_sha256}
+        old_upload_sha = record.get("upload_sha256")
+        if isinstance(old_upload_sha, str) and _SHA256.match(old_upload_sha):
+            shas.add(old_upload_sha)
+        snapshot = self.index.snapshot()
+        existing = snapshot.images.get(image_id)
+        if existing is not None:
+            if existing["sha256"] in shas:
+                return UploadResult(public_record(existing), True)
+            raise Conflict(f"The id {image_id} is taken by a different image.")
+        for sha in shas:
+            if sha in snapshot.by_sha:
+                return UploadResult(public_record(snapshot.images[snapshot.by_sha[sha]]), True)
+
+        new = self._new_record(image_id, processed, str(record.get("filename") or ""),
+                               uploaded_by.strip(), texts)
+        new["created_at"] = created_at
+        if "upload_sha256" not in new and old_upload_sha in shas - {processed.sha256}:
+            new["upload_sha256"] = old_upload_sha  # the file first uploaded still counts
+        try:
+            return self._store_new(image_id, processed, new, shas)
+        except PreconditionFailed:
+            raise Conflict(
+                f"Objects of image {image_id} are in the bucket but it is not in the index; "
+                "run `gallery reindex` (or `gallery cleanup`) and import again."
+            ) from None
 
     # -- editing --------------------------------------------------------------
 
@@ -601,6 +673,78 @@ class GalleryService:
         for key in [original, *others, meta]:
             self.storage.delete(key, missing_ok=True)
 
+    # -- repairs --------------------------------------------------------------
+
+    def restore_variants(self, image_id: str) -> list[str]:
+        """Make an image's missing thumbnails again from its stored original.
+
+        The original is validated exactly like an upload. The index record and
+        ``meta.json`` (when present) learn the new thumbnails' facts by
+        compare-and-swap.
+
+        Returns:
+            The names of the thumbnails made (none when nothing was missing).
+
+        Raises:
+            NotFound: the image is not in the index, or its original is gone.
+            TooLarge, UnsupportedType, DamagedImage: the original does not pass.
+            StorageUnavailable: the storage did not answer.
+        """
+        self._record(self.index.snapshot(), image_id)
+        present = {info.key for info in self.storage.list(self.keys.image_prefix(image_id))}
+        missing = [name for name in VARIANT_SIZES
+                   if self.keys.variant(image_id, name) not in present]
+        if not missing:
+            return []
+        try:
+            original = self.storage.get(self.keys.original(image_id))
+        except ObjectNotFound:
+            raise NotFound("That image's original is gone; its thumbnails cannot be made.") from None
+        made = {v.name: v for v in make_variants(original, self.limits) if v.name in missing}
+        for variant in made.values():
+            self.storage.put(self.keys.variant(image_id, variant.name), variant.data,
+                             content_type=variant.content_type)
+        facts = {name: {"w": v.width, "h": v.height, "size": len(v.data), "sha256": _sha256(v.data)}
+                 for name, v in made.items()}
+
+        def fix_index(value: IndexValue) -> Any:
+            current = value["images"].get(image_id)
+            if current is None:
+                return Unchanged()
+            current = dict(current)
+            current["variants"] = {**current.get("variants", {}), **facts}
+            value["images"][image_id] = current
+            return None
+
+        def fix_meta(value: dict[str, Any]) -> Any:
+            if not value:  # no meta.json: leave that to restore_meta
+                return Unchanged()
+            value["variants"] = {**value.get("variants", {}), **facts}
+            return None
+
+        self.index.update(fix_index)
+        JsonDocument(self.storage, self.keys.meta(image_id), empty=dict,
+                     check=lambda v: check_record(v, image_id)).update(fix_meta)
+        return sorted(made)
+
+    def restore_meta(self, image_id: str) -> bool:
+        """Write a missing ``meta.json`` from the image's index record.
+
+        Returns:
+            Whether it was written (``False``: one exists already).
+
+        Raises:
+            NotFound: the image is not in the index.
+            StorageUnavailable: the storage did not answer.
+        """
+        record = self._record(self.index.snapshot(), image_id)
+        try:
+            self.storage.put(self.keys.meta(image_id), orjson.dumps(record),
+                             content_type=JSON_TYPE, if_absent=True)
+        except PreconditionFailed:
+            return False
+        return True
+
     # -- reindex --------------------------------------------------------------
 
     def reindex(self, *, workers: int = 8) -> ReindexReport:
@@ -719,6 +863,10 @@ class GalleryService:
         if record is None:
             raise NotFound("There is no such image.")
         return record
+
+
+class _IdTaken(Conflict):
+    """An imported image's id belongs to another image already in the index."""
 
 
 def _sha256(data: bytes) -> str:

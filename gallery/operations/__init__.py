@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gallery.operations.cleanup import Cleanup, CleanupReport, Found
 from gallery.operations.stats import Stats, gather
 from gallery.service import ReindexReport
 
 if TYPE_CHECKING:
     from gallery.runtime import Runtime
 
-__all__ = ["Operations", "Stats"]
+__all__ = ["CleanupReport", "Found", "Operations", "Stats"]
 
 
 def utcnow() -> datetime:
@@ -57,5 +58,28 @@ class Operations:
         self.runtime.audit.record(
             actor, "gallery.reindex", "", added=len(report.added), dropped=len(report.dropped),
             total=report.total, repaired=report.repaired,
+        )
+        return report
+
+    def cleanup(self, *, dry_run: bool, actor: str, now: datetime | None = None) -> CleanupReport:
+        """Find objects and index entries that disagree, and repair them unless ``dry_run``.
+
+        See :mod:`gallery.operations.cleanup`. Nothing younger than the
+        ``cleanup_grace`` setting is touched; a dry run writes nothing at all.
+
+        Raises:
+            DocumentDamaged: the index cannot be read (run reindex first).
+            StorageUnavailable: the storage did not answer.
+        """
+        rt = self.runtime
+        run = Cleanup(rt.storage, rt.keys, rt.service, grace=rt.settings["cleanup_grace"],
+                      login_window=rt.settings["login_window"], now=now or utcnow())
+        report, orphans = run.survey(dry_run)
+        if dry_run:
+            return report
+        run.repair(report, orphans)
+        rt.audit.record(
+            actor, "gallery.cleanup", "", removed=len(report.removed),
+            regenerated=len(report.regenerated), failed=len(report.failed),
         )
         return report

@@ -1,0 +1,139 @@
+"""Cleanup finds what the index and the objects disagree on, and repairs it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from gallery.runtime import Runtime
+from tests.operations.conftest import snapshot_bucket
+
+
+def _keys_of(runtime: Runtime, image_id: str) -> set[str]:
+    return {info.key for info in runtime.storage.list(runtime.keys.image_prefix(image_id))}
+
+
+def test_a_consistent_gallery_is_clean(runtime, upload, later):
+    upload(1)
+    upload(2, "jpeg")
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert report.is_clean and report.removed == [] and report.regenerated == []
+    assert "Everything is consistent." in report.lines()
+
+
+def test_orphan_objects_are_found_and_removed(runtime, upload, later):
+    keep = upload(1)
+    orphan = upload(2)
+    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    orphan_keys = _keys_of(runtime, orphan)
+
+    report = runtime.operations.cleanup(dry_run=False, actor="ada", now=later)
+    assert {found.key for found in report.orphans} == orphan_keys
+    assert set(report.removed) == orphan_keys
+    assert report.removed[0] == runtime.keys.original(orphan)  # original first
+    assert report.removed[-1] == runtime.keys.meta(orphan)  # meta.json last
+    assert _keys_of(runtime, orphan) == set()
+    assert runtime.service.get(keep)["id"] == keep
+    entry = runtime.audit.latest(1)[0]
+    assert (entry.actor, entry.action, entry.details["removed"]) == ("ada", "gallery.cleanup",
+                                                             len(orphan_keys))
+
+
+def test_dangling_index_entry_is_dropped_with_its_leftovers(runtime, upload, later):
+    gone = upload(1)
+    runtime.storage.delete(runtime.keys.original(gone))
+
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert report.dangling == [gone]
+    assert f"index:{gone}" in report.removed
+    assert gone not in runtime.service.index.snapshot().images
+    assert _keys_of(runtime, gone) == set()
+
+
+def test_missing_thumbnail_is_made_again_from_the_original(runtime, upload, later):
+    image_id = upload(1, "jpeg")
+    key = runtime.keys.variant(image_id, "sm")
+    before = runtime.storage.get(key)
+    runtime.storage.delete(key)
+    runtime.service.reindex()  # the index forgets the thumbnail, as after a real loss
+
+    assert "sm" not in runtime.service.get(image_id)["variants"]
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert report.regenerable == [(image_id, ["sm.webp"])]
+    assert report.regenerated == [key]
+    assert runtime.storage.get(key) == before  # the pipeline is deterministic
+    record = runtime.service.get(image_id)
+    assert record["variants"]["sm"]["size"] == len(before)
+    meta = orjson.loads(runtime.storage.get(runtime.keys.meta(image_id)))
+    assert meta["variants"]["sm"]["size"] == len(before)
+
+
+def test_missing_meta_is_rewritten_from_the_index(runtime, upload, later):
+    image_id = upload(1, title="Harbour", description="At dawn")
+    runtime.storage.delete(runtime.keys.meta(image_id))
+
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert report.regenerable == [(image_id, ["meta.json"])]
+    assert report.regenerated == [runtime.keys.meta(image_id)]
+    meta = orjson.loads(runtime.storage.get(runtime.keys.meta(image_id)))
+    assert (meta["title"], meta["description"]) == ("Harbour", "At dawn")
+    runtime.storage.delete(runtime.keys.index)
+    runtime.service.reindex()  # and reindex can use it again
+    assert runtime.service.get(image_id)["title"] == "Harbour"
+
+
+def test_young_objects_are_left_alone(runtime, upload):
+    orphan = upload(1)
+    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    keys = _keys_of(runtime, orphan)
+
+    report = runtime.operations.cleanup(dry_run=False, actor="cli")  # now: all is young
+    assert report.orphans == [] and report.removed == []
+    assert set(report.young) == keys
+    assert _keys_of(runtime, orphan) == keys
+    assert "younger than 3600 s" in "\n".join(report.lines())
+
+
+def test_dry_run_changes_nothing_at_all(runtime, upload, later):
+    orphan, gone, thin, bare = (upload(seed) for seed in range(4))
+    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    runtime.storage.delete(runtime.keys.original(gone))
+    runtime.storage.delete(runtime.keys.variant(thin, "sm"))
+    runtime.storage.delete(runtime.keys.meta(bare))
+    runtime.storage.put(runtime.keys.throttle("0" * 64), b'{"failures": [1.0]}')
+    runtime.storage.put("g/notes/readme.txt", b"someone else's")
+    before = snapshot_bucket(runtime.storage)
+
+    report = runtime.operations.cleanup(dry_run=True, actor="cli", now=later)
+    assert snapshot_bucket(runtime.storage) == before
+    assert not report.is_clean and report.removed == [] and report.regenerated == []
+    assert report.dangling == [gone]
+    assert {i for i, _ in report.regenerable} == {thin, bare}
+    assert [found.key for found in report.expired] == [runtime.keys.throttle("0" * 64)]
+    assert [found.key for found in report.unknown] == ["g/notes/readme.txt"]
+    assert runtime.audit.latest() == []
+    assert "Dry run: nothing was changed." in report.lines()[-1]
+
+
+def test_expired_counters_go_and_unknown_objects_stay(runtime, later):
+    counter = runtime.keys.throttle("a" * 64)
+    runtime.storage.put(counter, b'{"failures": [1.0]}')
+    runtime.storage.put("g/notes/readme.txt", b"someone else's")
+
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert counter in report.removed and not runtime.storage.exists(counter)
+    assert runtime.storage.get("g/notes/readme.txt") == b"someone else's"
+    fresh = runtime.operations.cleanup(dry_run=False, actor="cli",
+                                       now=datetime.now(UTC) + timedelta(seconds=1))
+    assert fresh.expired == []
+
+
+def test_report_as_json(runtime, upload, later):
+    orphan = upload(1)
+    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    report = runtime.operations.cleanup(dry_run=True, actor="cli", now=later).to_json()
+    assert report["dry_run"] is True and report["is_clean"] is False
+    assert {item["key"] for item in report["orphans"]} == _keys_of(runtime, orphan)
+    assert all(item["age"] > 3600 for item in report["orphans"])
+    orjson.dumps(report)
