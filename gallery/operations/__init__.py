@@ -13,13 +13,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gallery.operations.cleanup import Cleanup, CleanupReport, Found
+from gallery.operations.doctor import Check, run_checks
 from gallery.operations.stats import Stats, gather
 from gallery.service import ReindexReport
 
 if TYPE_CHECKING:
     from gallery.runtime import Runtime
 
-__all__ = ["CleanupReport", "Found", "Operations", "Stats"]
+__all__ = ["Check", "CleanupReport", "Found", "Operations", "Stats"]
 
 
 def utcnow() -> datetime:
@@ -83,3 +84,11 @@ class Operations:
             regenerated=len(report.regenerated), failed=len(report.failed),
         )
         return report
+
+    def doctor(self) -> list[Check]:
+        """Check settings, storage, libmagic, image codecs, the index and the accounts.
+
+        Never raises for a failed check: each failure is a :class:`Check` with
+        ``ok=False``, a message and, where known, how to fix it.
+        """
+        return run_checks(self.runtime)

@@ -1,0 +1,192 @@
+"""Health checks for ``gallery doctor``: each says what is wrong and how to fix it.
+
+Every check runs even when an earlier one failed, so one run shows every
+problem. Checks catch their own failures: a check that crashes is reported as
+failed, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gallery.errors import GalleryError
+
+if TYPE_CHECKING:
+    from gallery.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of one check.
+
+    Attributes:
+        name: what was checked, short (``storage reachable``).
+        ok: whether it passed.
+        message: what was found.
+        fix: how to fix it, when it failed and a fix is known.
+    """
+
+    name: str
+    ok: bool
+    message: str
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "message": self.message, "fix": self.fix}
+
+
+class Problem(Exception):
+    """Raised inside a check: the check failed with this message and fix."""
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+REINDEX_FIX = "Run `flask --app app gallery reindex` to rebuild index.json from the bucket."
+CODECS = ("JPEG", "PNG", "WEBP", "GIF")
+
+
+def check_configuration(rt: Runtime) -> str:
+    settings = rt.settings
+    if settings["max_file_bytes"] > settings["max_request_bytes"]:
+        raise Problem(
+            "GALLERY_MAX_FILE_BYTES is larger than GALLERY_MAX_REQUEST_BYTES, so the largest "
+            "images can never be uploaded.",
+            "Raise GALLERY_MAX_REQUEST_BYTES or lower GALLERY_MAX_FILE_BYTES.",
+        )
+    return f"settings are valid; storage is {rt.storage.describe()}"
+
+
+def check_reachable(rt: Runtime) -> str:
+    rt.storage.list_page(rt.keys.prefix, page_size=1)
+    return f"{rt.storage.describe()} answers"
+
+
+def check_probe(rt: Runtime) -> str:
+    key = rt.keys.doctor_probe()
+    body = b"gallery doctor probe"
+    rt.storage.put(key, body, content_type="text/plain", if_absent=True)
+    try:
+        if rt.storage.get(key) != body:
+            raise Problem("The probe object read back different bytes than were written.",
+                          "Check the storage backend; it does not keep what it is given.")
+    finally:
+        rt.storage.delete(key, missing_ok=True)
+    if rt.storage.exists(key):
+        raise Problem("The probe object is still there after being deleted.",
+                      "Check that the credentials may delete objects.")
+    return "wrote, read back and deleted a probe object"
+
+
+def check_libmagic(rt: Runtime) -> str:
+    try:
+        import magic
+    except ImportError as err:  # python-magic raises ImportError when libmagic is missing
+        raise Problem(f"libmagic cannot be loaded: {err}.", _LIBMAGIC_FIX) from err
+    detected = magic.from_buffer(_tiny_image("PNG"), mime=True)
+    if detected != "image/png":
+        raise Problem(f"libmagic says a PNG is {detected!r}.", _LIBMAGIC_FIX)
+    version = getattr(magic, "version", lambda: None)()
+    if isinstance(version, int) and version > 100:
+        return f"libmagic {version // 100}.{version % 100:02d} identifies images"
+    return "libmagic identifies images"
+
+
+_LIBMAGIC_FIX = ("Install libmagic: `apt-get install libmagic1` (Debian/Ubuntu), "
+                 "`brew install libmagic` (macOS), or the Nix package `file` on Replit.")
+
+
+def check_codecs(rt: Runtime) -> str:
+    from PIL import Image
+
+    broken = []
+    for name in CODECS:
+        try:
+            with Image.open(io.BytesIO(_tiny_image(name)), formats=[name]) as image:
+                image.load()
+                if image.size != (4, 3):
+                    broken.append(name)
+        except Exception:  # any failure of the codec is what this check reports
+            broken.append(name)
+    if broken:
+        raise Problem(f"Pillow cannot encode and decode {', '.join(broken)}.",
+                      "Reinstall Pillow from wheels (`pip install --force-reinstall pillow`), "
+                      "or install the system libraries it was built against.")
+    return f"Pillow encodes and decodes {', '.join(CODECS)}"
+
+
+def _tiny_image(image_format: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    image = Image.new("RGB", (4, 3), (200, 120, 40))
+    (image.convert("P") if image_format == "GIF" else image).save(out, image_format)
+    return out.getvalue()
+
+
+def check_index(rt: Runtime) -> str:
+    rt.service.index.forget()
+    snapshot = rt.service.index.snapshot()  # raises DocumentDamaged, shown with the fix
+    if snapshot.version is None:
+        return "no index.json yet (an empty gallery)"
+    originals = sum(
+        1 for info in rt.storage.list(rt.keys.images_prefix)
+        if (image_id := rt.keys.image_id_of(info.key)) and info.key == rt.keys.original(image_id)
+    )
+    count = len(snapshot.images)
+    if originals != count:
+        raise Problem(
+            f"index.json lists {count} images but the bucket holds {originals} originals.",
+            "Run `flask --app app gallery cleanup --dry-run` to see which; then `gallery cleanup` "
+            "(or `gallery reindex` to take in originals the index lost).",
+        )
+    return f"index.json is valid and lists all {count} images"
+
+
+def check_users(rt: Runtime) -> str:
+    users = rt.accounts.list_users()
+    return f"users.json is readable ({len(users)} accounts)"
+
+
+def check_admin(rt: Runtime) -> str:
+    admins = [u for u in rt.accounts.list_users() if u.is_admin and not u.disabled]
+    if not admins:
+        raise Problem("There is no active admin account.",
+                      "Create one: `flask --app app users create NAME --role admin`.")
+    return f"{len(admins)} active admin account{'s' if len(admins) != 1 else ''}"
+
+
+CHECKS: tuple[tuple[str, Callable[[Runtime], str], str | None], ...] = (
+    ("configuration", check_configuration, None),
+    ("storage reachable", check_reachable,
+     "Check GALLERY_STORAGE, the network and the credentials, then run doctor again."),
+    ("storage writable", check_probe,
+     "Check that the credentials may write, read and delete objects."),
+    ("libmagic", check_libmagic, _LIBMAGIC_FIX),
+    ("image codecs", check_codecs, None),
+    ("index", check_index, REINDEX_FIX),
+    ("accounts", check_users,
+     "users.json is damaged: restore it from a backup, or repair the JSON by hand."),
+    ("admin account", check_admin,
+     "Create one: `flask --app app users create NAME --role admin`."),
+)
+
+
+def run_checks(rt: Runtime) -> list[Check]:
+    """Run every check, in order; a failing check does not stop the others."""
+    results = []
+    for name, check, fix in CHECKS:
+        try:
+            results.append(Check(name, True, check(rt)))
+        except Problem as problem:
+            results.append(Check(name, False, problem.message, problem.fix or fix))
+        except GalleryError as err:
+            results.append(Check(name, False, err.message, fix))
+        except Exception as err:  # a check that crashes is a failed check, not a traceback
+            results.append(Check(name, False, f"{type(err).__name__}: {err}", fix))
+    return results
