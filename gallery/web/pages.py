@@ -9,9 +9,40 @@ from wtforms.validators import Length
 
 from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, StorageError
+from gallery.web import views
 from gallery.web.context import can_edit, require_actor, runtime
 
 bp = Blueprint("pages", __name__)
+
+#: The policy of every HTML page: scripts and styles only from this site, no
+#: inline script, nothing framed. Inline ``style`` attributes stay allowed
+#: (``style-src-attr``) for the placeholder colour thumbnails show while loading.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+for _helper in (views.label, views.placeholder, views.srcset, views.tile_data, views.human_size,
+                views.display_time, views.variant_url):
+    bp.add_app_template_global(_helper)
+bp.add_app_template_global(views.GRID_SIZES, "grid_sizes")
+
+
+@bp.after_app_request
+def page_headers(response: Response) -> Response:
+    """Give every HTML page (errors too) the content security policy, unless it set its own."""
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 class EditForm(FlaskForm):
@@ -33,8 +64,9 @@ def _page_number() -> int:
 @bp.get("/")
 def index():
     rt = runtime()
-    page = rt.service.page(_page_number(), rt.settings["page_size"])
-    return render_template("index.html", page=page)
+    per_page = rt.settings["page_size"]
+    page = rt.service.page(_page_number(), per_page)
+    return render_template("index.html", page=page, offset=(page.number - 1) * per_page)
 
 
 @bp.get("/images/<image_id>")

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from gallery.errors import GalleryError, TooLarge
+from gallery.imaging.model import ALLOWED_TYPES, EXTENSIONS
 from gallery.service import UploadResult
 from gallery.web.context import require_actor, runtime
 
@@ -71,24 +72,43 @@ def store_upload(file: FileStorage) -> Outcome:
     return Outcome(name, 201, "Uploaded.", result.image)
 
 
+def limits() -> dict[str, object]:
+    """What the upload page tells its script, so people hear of a refusal before sending.
+
+    Only a courtesy: the server checks every file again and has the last word.
+    """
+    settings = runtime().settings
+    extensions = {"jpeg", *EXTENSIONS.values()}
+    return {
+        "max_file_bytes": settings["max_file_bytes"],
+        "max_request_bytes": settings["max_request_bytes"],
+        "max_files": settings["max_files"],
+        "types": ",".join(ALLOWED_TYPES.values()),
+        "extensions": ",".join(sorted(f".{e}" for e in extensions)),
+    }
+
+
+def render(form: UploadForm, outcomes: list[Outcome] | None = None, error: str | None = None) -> str:
+    """The upload page: the form, the results of a form upload, and the limits for the script."""
+    return render_template("upload.html", form=form, outcomes=outcomes, error=error, limits=limits())
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 @login_required
 def form():
     require_actor()
     form = UploadForm()
     if request.method == "GET":
-        return render_template("upload.html", form=form, outcomes=None)
+        return render(form)
     if not form.validate():
-        return render_template("upload.html", form=form, outcomes=None), 400
+        return render(form), 400
     files = [f for f in request.files.getlist("images") if f and f.filename]
     if not files:
-        return render_template(
-            "upload.html", form=form, outcomes=None, error="Choose at least one image."
-        ), 400
+        return render(form, error="Choose at least one image."), 400
     if len(files) > runtime().settings["max_files"]:
         raise TooLarge(f"Send at most {runtime().settings['max_files']} files at once.")
     outcomes = [store_upload(f) for f in files]
     ok = [o for o in outcomes if o.status < 400]
     # Every file refused: answer with the first refusal's status so scripts see it.
     status = 200 if ok else outcomes[0].status
-    return render_template("upload.html", form=form, outcomes=outcomes), status
+    return render(form, outcomes), status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import url_for
@@ -37,3 +38,89 @@ def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:
     body["urls"] = image_urls(image, external=True)
     body.update(extra)
     return body
+
+
+# --- What pages show: thumbnails, srcset, and the data the grid's lightbox reads ---
+
+#: The grid's column width, as ``sizes`` for the browser (see ``.grid`` in
+#: static/style.css): up to 700 px wide there are two columns, each about half
+#: the screen; wider, three or more columns of 220-300 px.
+GRID_SIZES = "(max-width: 700px) 50vw, 300px"
+
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_NEUTRAL = "#888888"
+
+
+def label(image: dict[str, Any]) -> str:
+    """What an image is called on pages: its title, else its filename."""
+    return image.get("title") or image.get("filename") or "Image"
+
+
+def placeholder(image: dict[str, Any]) -> str:
+    """The image's average colour (``#rrggbb``) to show while it loads.
+
+    Only a well-formed colour is returned, so the value is safe inside a
+    ``style`` attribute whatever the record holds.
+    """
+    value = image.get("placeholder")
+    if isinstance(value, str) and _COLOUR.fullmatch(value):
+        return value.lower()
+    return _NEUTRAL
+
+
+def human_size(n: int) -> str:
+    """A byte count as people read it: ``1.2 MB``, ``340 KB``, ``512 bytes``."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f} MB"
+    if n >= 1000:
+        return f"{round(n / 1000)} KB"
+    return f"{n} bytes"
+
+
+def display_time(stamp: str) -> str:
+    """An ISO 8601 UTC timestamp as ``2026-11-21 09:05 UTC``."""
+    return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else ""
+
+
+def variant_url(image: dict[str, Any], name: str) -> str:
+    """The URL of thumbnail ``name``, or of the original when that thumbnail is missing."""
+    if name in image.get("variants", {}):
+        return url_for("media.variant", image_id=image["id"], variant=name)
+    return url_for("media.original", image_id=image["id"])
+
+
+def srcset(image: dict[str, Any]) -> str:
+    """``srcset`` of the thumbnails, smallest first, each with its real width.
+
+    Thumbnails of a small original can be the same width; only the first of
+    equal widths is listed (a width given twice makes the whole list invalid).
+    """
+    entries: list[str] = []
+    seen: set[int] = set()
+    variants = image.get("variants", {})
+    for name in sorted(variants, key=lambda n: variants[n].get("w", 0)):
+        width = variants[name].get("w")
+        if not isinstance(width, int) or width <= 0 or width in seen:
+            continue
+        seen.add(width)
+        entries.append(f"{url_for('media.variant', image_id=image['id'], variant=name)} {width}w")
+    return ", ".join(entries)
+
+
+def tile_data(image: dict[str, Any]) -> dict[str, str]:
+    """The ``data-*`` attributes of a grid tile: all the lightbox shows, without a request."""
+    lg = image.get("variants", {}).get("lg") or image.get("variants", {}).get("sm") or {}
+    return {
+        "data-id": image["id"],
+        "data-title": label(image),
+        "data-lg": variant_url(image, "lg"),
+        "data-lg-width": str(lg.get("w", image.get("width", ""))),
+        "data-lg-height": str(lg.get("h", image.get("height", ""))),
+        "data-original": url_for("media.original", image_id=image["id"]),
+        "data-size": human_size(int(image.get("size", 0))),
+        "data-dimensions": f"{image.get('width', '?')} × {image.get('height', '?')} px",
+        "data-created": image.get("created_at", ""),
+        "data-date": display_time(image.get("created_at", "")),
+        "data-uploader": image.get("uploaded_by", ""),
+        "data-placeholder": placeholder(image),
+    }

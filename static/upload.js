@@ -1,0 +1,330 @@
+// The upload page with JavaScript: drop files or folders anywhere, paste, or pick;
+// each file goes on its own to the API with real progress, three at a time.
+// The server checks every file; the checks here only spare a pointless upload.
+// Without this script the form posts every picked file at once.
+import { csrfToken, errorMessage, humanSize } from "./lib.js";
+
+const PARALLEL = 3;
+
+const form = document.getElementById("upload-form");
+const dropzone = document.getElementById("dropzone");
+const list = document.getElementById("upload-list");
+const summary = document.getElementById("upload-summary");
+const pickers = [document.getElementById("images"), document.getElementById("folder")].filter(Boolean);
+
+const limits = form ? {
+  api: form.dataset.api,
+  maxFileBytes: Number(form.dataset.maxFileBytes) || Infinity,
+  types: new Set((form.dataset.types || "").split(",").filter(Boolean)),
+  extensions: new Set((form.dataset.extensions || "").split(",").filter(Boolean)),
+} : null;
+
+const queue = [];
+const counts = { done: 0, duplicate: 0, error: 0, skipped: 0 };
+let active = 0;
+let nextId = 0;
+
+// ------------------------------------------------------------------ checks
+
+function extension(name) {
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(dot).toLowerCase() : "";
+}
+
+function looksLikeImage(file) {
+  if (file.type) return limits.types.has(file.type);
+  return limits.extensions.has(extension(file.name));
+}
+
+function isHidden(file) {
+  const path = file.webkitRelativePath || file.name;
+  return path.split("/").some((part) => part.startsWith("."));
+}
+
+/** Why the server would refuse this file, judged by its type and size, or "". */
+function precheck(file) {
+  if (!looksLikeImage(file)) {
+    const kind = file.type || extension(file.name) || "this kind of file";
+    return `Not an image this gallery accepts (${kind}); use JPEG, PNG, GIF or WebP.`;
+  }
+  if (file.size > limits.maxFileBytes) {
+    return `Larger than ${humanSize(limits.maxFileBytes)}, the most this gallery accepts per image.`;
+  }
+  return "";
+}
+
+// ------------------------------------------------------------------ the list
+
+function makeItem(file) {
+  nextId += 1;
+  const li = document.createElement("li");
+  li.className = "upload-item";
+  const name = document.createElement("span");
+  name.className = "upload-name";
+  name.id = `upload-name-${nextId}`;
+  name.textContent = file.webkitRelativePath || file.name;
+  const progress = document.createElement("progress");
+  progress.max = 100;
+  progress.value = 0;
+  progress.setAttribute("aria-labelledby", name.id);
+  const message = document.createElement("span");
+  message.className = "upload-message";
+  li.append(name, progress, message);
+  list.append(li);
+  return { file, li, progress, message, state: "" };
+}
+
+function setState(item, state, text) {
+  if (item.state && item.state !== "queued" && item.state !== "uploading") counts[item.state] -= 1;
+  item.state = state;
+  item.li.dataset.state = state;
+  item.message.textContent = text;
+  if (state in counts) counts[state] += 1;
+}
+
+function addRetry(item, label) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "retry";
+  button.textContent = label;
+  button.setAttribute("aria-label", `${label}: ${item.file.name}`);
+  button.addEventListener("click", () => {
+    button.remove();
+    enqueue(item);
+    // Focus stays in the list: on the next failure, else back on the picker.
+    (list.querySelector("button.retry") || pickers[0]).focus();
+  });
+  item.li.append(button);
+}
+
+function addLink(item, image) {
+  const link = document.createElement("a");
+  link.className = "upload-link";
+  link.href = image.urls.page;
+  link.textContent = "View";
+  link.setAttribute("aria-label", `View ${image.title || image.filename}`);
+  const thumb = image.urls.thumbnails && image.urls.thumbnails.sm;
+  if (thumb) {
+    const img = document.createElement("img");
+    img.src = thumb;
+    img.alt = "";
+    img.width = 40;
+    img.height = 40;
+    img.className = "upload-thumb";
+    if (image.placeholder) img.style.backgroundColor = image.placeholder;
+    item.li.prepend(img);
+  }
+  item.li.append(link);
+}
+
+function describeCounts() {
+  const parts = [`${counts.done} uploaded`];
+  if (counts.duplicate) parts.push(`${counts.duplicate} already in the gallery`);
+  parts.push(`${counts.error} failed`);
+  if (counts.skipped) parts.push(`${counts.skipped} skipped (hidden or not images)`);
+  return parts.join(", ");
+}
+
+function updateSummary() {
+  const waiting = queue.length + active;
+  summary.dataset.state = waiting ? "busy" : "idle";
+  if (waiting) {
+    summary.textContent = `Uploading… ${waiting} to go. ${describeCounts()}.`;
+    return;
+  }
+  summary.textContent = `Done: ${describeCounts()}.`;
+  if (counts.done + counts.duplicate > 0) {
+    const link = document.createElement("a");
+    link.href = form.dataset.home || "/";
+    link.textContent = "Open the gallery";
+    summary.append(" ", link);
+  }
+}
+
+// ------------------------------------------------------------------ sending
+
+function enqueue(item) {
+  setState(item, "queued", "Waiting…");
+  item.progress.value = 0;
+  queue.push(item);
+  pump();
+}
+
+function pump() {
+  while (active < PARALLEL && queue.length) send(queue.shift());
+  updateSummary();
+}
+
+function send(item) {
+  active += 1;
+  setState(item, "uploading", "Uploading…");
+  const request = new XMLHttpRequest();
+  request.open("POST", limits.api);
+  request.setRequestHeader("X-CSRFToken", csrfToken());
+  request.setRequestHeader("Accept", "application/json");
+  request.upload.addEventListener("progress", (event) => {
+    if (event.lengthComputable) item.progress.value = Math.round((event.loaded / event.total) * 100);
+  });
+  request.addEventListener("load", () => finish(item, request.status, request.responseText));
+  request.addEventListener("error", () => finish(item, 0, ""));
+  request.addEventListener("timeout", () => finish(item, 0, ""));
+  const body = new FormData();
+  body.append("file", item.file, item.file.name);
+  request.send(body);
+}
+
+function finish(item, status, text) {
+  active -= 1;
+  let image = null;
+  if (status === 200 || status === 201) {
+    try { image = JSON.parse(text); } catch (_) { image = null; }
+  }
+  if (image && image.id) {
+    item.progress.value = 100;
+    if (image.duplicate) setState(item, "duplicate", "Already in the gallery");
+    else setState(item, "done", "Uploaded");
+    addLink(item, image);
+  } else {
+    setState(item, "error", errorMessage(status, text));
+    addRetry(item, "Retry");
+  }
+  pump();
+}
+
+/** Put files in the list; those from a folder that are hidden or not images are skipped. */
+function add(files, fromFolder) {
+  let any = false;
+  for (const file of files) {
+    if (fromFolder && (isHidden(file) || !looksLikeImage(file))) {
+      counts.skipped += 1;
+      continue;
+    }
+    any = true;
+    const item = makeItem(file);
+    const problem = precheck(file);
+    if (problem) {
+      setState(item, "error", problem);
+      addRetry(item, "Send anyway");
+    } else {
+      enqueue(item);
+    }
+  }
+  if (!any) updateSummary();
+}
+
+// ------------------------------------------------------------------ sources
+
+function readEntries(reader) {
+  return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+}
+
+function entryFile(entry) {
+  return new Promise((resolve, reject) => entry.file(resolve, reject));
+}
+
+/** Every file under a dropped folder (depth first), skipping hidden names. */
+async function walk(entry, out, depth) {
+  if (entry.name.startsWith(".")) {
+    counts.skipped += 1;
+    return;
+  }
+  if (entry.isFile) {
+    try {
+      out.push({ file: await entryFile(entry), fromFolder: depth > 0 });
+    } catch (_) {
+      counts.skipped += 1;
+    }
+    return;
+  }
+  if (!entry.isDirectory || depth > 32) return;
+  const reader = entry.createReader();
+  // readEntries answers in batches (100 in Chrome) until an empty one.
+  for (let batch = await readEntries(reader); batch.length; batch = await readEntries(reader)) {
+    for (const child of batch) await walk(child, out, depth + 1);
+  }
+}
+
+async function dropped(dataTransfer) {
+  // Entries must be taken while the drop event runs; the walk comes after.
+  const entries = [];
+  const loose = [];
+  for (const item of dataTransfer.items || []) {
+    if (item.kind !== "file") continue;
+    const entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+    if (entry) entries.push(entry);
+    else if (item.getAsFile()) loose.push(item.getAsFile());
+  }
+  if (!entries.length && !loose.length) loose.push(...(dataTransfer.files || []));
+  add(loose, false);
+  for (const entry of entries) {
+    const found = [];
+    try {
+      await walk(entry, found, 0);
+    } catch (_) {
+      summary.textContent = `Could not read the folder “${entry.name}”.`;
+    }
+    add(found.filter((f) => !f.fromFolder).map((f) => f.file), false);
+    add(found.filter((f) => f.fromFolder).map((f) => f.file), true);
+  }
+}
+
+function pasted(event) {
+  const files = Array.from(event.clipboardData ? event.clipboardData.files : []);
+  if (!files.length) return;
+  event.preventDefault();
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
+  add(files.map((file, n) => {
+    // Pasted images are all called "image.png": give each a name worth keeping.
+    if (file.name && file.name !== "image.png") return file;
+    const suffix = files.length > 1 ? `-${n + 1}` : "";
+    return new File([file], `pasted-${stamp}${suffix}${extension(file.name) || ".png"}`, { type: file.type });
+  }), false);
+}
+
+function start() {
+  form.classList.add("enhanced");
+  dropzone.querySelector(".dropzone-hint").hidden = false;
+  for (const picker of pickers) {
+    picker.addEventListener("change", () => {
+      add(Array.from(picker.files), picker.id === "folder");
+      picker.value = "";
+    });
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    for (const picker of pickers) {
+      add(Array.from(picker.files), picker.id === "folder");
+      picker.value = "";
+    }
+  });
+  let depth = 0;
+  document.addEventListener("dragenter", (event) => {
+    if (!event.dataTransfer || !Array.from(event.dataTransfer.types).includes("Files")) return;
+    depth += 1;
+    dropzone.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) dropzone.classList.remove("dragging");
+  });
+  document.addEventListener("dragover", (event) => {
+    if (!event.dataTransfer) return;
+    event.preventDefault(); // anywhere on the page is a drop target, so a miss never leaves it
+    event.dataTransfer.dropEffect = "copy";
+  });
+  document.addEventListener("drop", (event) => {
+    if (!event.dataTransfer) return;
+    event.preventDefault();
+    depth = 0;
+    dropzone.classList.remove("dragging");
+    dropped(event.dataTransfer);
+  });
+  document.addEventListener("paste", pasted);
+  window.addEventListener("beforeunload", (event) => {
+    if (active + queue.length === 0) return;
+    event.preventDefault();
+    event.returnValue = ""; // older browsers need a value to ask
+  });
+}
+
+if (form && dropzone && list && summary && limits.api) start();
