@@ -16,7 +16,7 @@ AUDIT_PAGE = 100
 def cleanup():
     """What a cleanup would do; nothing changes until it is confirmed."""
     report = runtime().operations.cleanup(dry_run=True, actor=me())
-    return render_template("admin/cleanup.html", report=report, dry_run=True, form=ConfirmForm())
+    return render_template("admin/cleanup.html", report=report)
 
 
 @bp.route("/cleanup/run", methods=["GET", "POST"])
@@ -26,7 +26,7 @@ def run_cleanup():
     ops = runtime().operations
     if request.method == "POST" and form.validate():
         report = ops.cleanup(dry_run=False, actor=me())
-        return render_template("admin/cleanup.html", report=report, dry_run=False, form=form)
+        return render_template("admin/cleanup.html", report=report)
     report = ops.cleanup(dry_run=True, actor=me())
     return render_template("admin/cleanup_confirm.html", report=report, form=form)
 
@@ -39,6 +39,12 @@ def reindex():
         report = runtime().operations.reindex(actor=me())
         return render_template("admin/reindex.html", report=report, form=form)
     return render_template("admin/reindex.html", report=None, form=form)
+
+
+@bp.get("/doctor")
+def doctor():
+    """The health checks of ``gallery doctor``: settings, storage, codecs, index, accounts."""
+    return render_template("admin/doctor.html", checks=runtime().operations.doctor())
 
 
 @bp.get("/audit")

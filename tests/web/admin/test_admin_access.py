@@ -16,6 +16,7 @@ PAGES = [
     ("/admin/cleanup/run", "Clean up now?"),
     ("/admin/reindex", "Rebuild the index?"),
     ("/admin/audit", "Audit log"),
+    ("/admin/doctor", "checks passed"),
     ("/admin/images/delete?ids=" + "0" * 32, "already gone"),
 ]
 
