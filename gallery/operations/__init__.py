@@ -9,18 +9,34 @@ actor given) once it succeeded; a dry run changes nothing, not even the log.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gallery.operations.cleanup import Cleanup, CleanupReport, Found
 from gallery.operations.doctor import Check, run_checks
 from gallery.operations.stats import Stats, gather
+from gallery.operations.transfer import (
+    ExportReport,
+    ImportReport,
+    Progress,
+    export_folder,
+    export_zip_file,
+    import_export,
+    import_folder,
+    is_export,
+    iter_zip,
+)
+from gallery.errors import BadRequest
 from gallery.service import ReindexReport
 
 if TYPE_CHECKING:
     from gallery.runtime import Runtime
 
-__all__ = ["Check", "CleanupReport", "Found", "Operations", "Stats"]
+__all__ = ["Check", "CleanupReport", "ExportReport", "Found", "ImportReport", "Operations",
+           "Stats"]
 
 
 def utcnow() -> datetime:
@@ -92,3 +108,70 @@ class Operations:
         ``ok=False``, a message and, where known, how to fix it.
         """
         return run_checks(self.runtime)
+
+    def export_to(self, dest: str | os.PathLike[str], *, actor: str,
+                  progress: Progress | None = None) -> ExportReport:
+        """Export every original, the index and a manifest to a new folder or ``.zip`` file.
+
+        ``progress(done, total)`` is called after each image.
+
+        Raises:
+            BadRequest: ``dest`` exists already (a non-empty folder, or a file).
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        path = Path(dest).expanduser()
+        if path.suffix.lower() == ".zip":
+            report = export_zip_file(self.runtime, path, utcnow(), progress)
+        else:
+            report = export_folder(self.runtime, path, utcnow(), progress)
+        self.runtime.audit.record(actor, "gallery.export", str(path), images=report.images,
+                                  missing=len(report.missing))
+        return report
+
+    def iter_export_zip(self, *, actor: str) -> Iterator[bytes]:
+        """The export as a zip, streamed chunk by chunk in constant memory (for a download).
+
+        The audit entry is written once the last chunk has been produced.
+
+        Raises:
+            DocumentDamaged: the index cannot be read (on the first chunk).
+            StorageUnavailable: the storage did not answer (the zip stops there).
+        """
+        report = ExportReport("zip download")
+        yield from iter_zip(self.runtime, utcnow(), report)
+        self.runtime.audit.record(actor, "gallery.export", report.dest, images=report.images,
+                                  missing=len(report.missing))
+
+    def import_from(self, source_dir: str | os.PathLike[str], *, username: str,
+                    recursive: bool = False, actor: str,
+                    progress: Progress | None = None) -> ImportReport:
+        """Import an export (a folder with ``manifest.json``, or its ``.zip``) or a folder of images.
+
+        An export is reproduced as it was (ids, texts, uploaders, times) and
+        ``username`` is not used. A plain folder's files are uploaded as
+        ``username``, each through the same checks as a web upload; hidden
+        files are skipped, sub-folders too unless ``recursive``. Files already
+        in the gallery count as duplicates, so a re-run resumes.
+
+        Raises:
+            BadRequest: the source is neither, or ``username`` has no account.
+            DocumentDamaged: the index cannot be read.
+            StorageUnavailable: the storage did not answer (a re-run resumes).
+        """
+        rt = self.runtime
+        path = Path(source_dir).expanduser()
+        if not path.exists():
+            raise BadRequest(f"{path} does not exist.")
+        if is_export(path):
+            report = import_export(rt, path, progress)
+        elif path.is_dir():
+            user = rt.accounts.get(username)
+            if user is None:
+                raise BadRequest(f"There is no user {username!r} to import as.")
+            report = import_folder(rt, path, user.username, recursive, progress)
+        else:
+            raise BadRequest(f"{path} is neither a folder nor an exported .zip.")
+        rt.audit.record(actor, "gallery.import", str(path), imported=len(report.imported),
+                        duplicates=len(report.duplicates), rejected=len(report.rejected))
+        return report

@@ -1,0 +1,432 @@
+"""Export a gallery to a folder or a zip, and import one (or a folder of images) into a bucket.
+
+An export holds::
+
+    manifest.json          {"format": 1, "exported_at", "images": [full records], "missing"}
+    index.json             the index exactly as stored
+    originals/<id>.<ext>   every original, byte for byte
+
+``manifest.json`` is written last, so a folder with one is a finished export.
+Importing an export reproduces the gallery (ids, titles, descriptions,
+uploaders, times); every original still goes through the upload pipeline and
+thumbnails are made again. Importing a plain folder uploads every file in it
+(judged by content, not by name) as one user; files already in the gallery
+are recognised by their SHA-256, so an interrupted import can simply be run
+again.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import orjson
+
+from gallery.errors import BadRequest, GalleryError, ObjectNotFound, TooLarge
+from gallery.index import empty_index
+from gallery.keys import is_image_id
+from gallery.operations.stats import backend_name
+
+if TYPE_CHECKING:
+    from gallery.runtime import Runtime
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+INDEX = "index.json"
+ORIGINALS = "originals"
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+
+#: Called after each image with (images done, images in all).
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class ExportReport:
+    """What an export wrote.
+
+    Attributes:
+        dest: the folder or zip file.
+        images: originals written.
+        bytes: their total size.
+        missing: ids in the index whose original could not be found (left out).
+    """
+
+    dest: str
+    images: int = 0
+    bytes: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dest": self.dest, "images": self.images, "bytes": self.bytes,
+                "missing": list(self.missing)}
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did, file by file.
+
+    Attributes:
+        source: the folder or zip imported.
+        imported: ``(path, image id)`` of each image stored.
+        duplicates: ``(path, id of the image already in)`` of each file skipped.
+        rejected: ``(path, reason)`` of each file refused.
+    """
+
+    source: str
+    imported: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.imported) + len(self.duplicates) + len(self.rejected)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "imported": [{"path": p, "id": i} for p, i in self.imported],
+            "duplicates": [{"path": p, "id": i} for p, i in self.duplicates],
+            "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
+        }
+
+    def lines(self) -> list[str]:
+        """A summary for people: the counts, then each rejected file with its reason."""
+        out = [f"Imported {len(self.imported)}, already there {len(self.duplicates)}, "
+               f"rejected {len(self.rejected)}."]
+        out += [f"  rejected {path}: {reason}" for path, reason in self.rejected]
+        return out
+
+
+def original_name(record: dict[str, Any]) -> str:
+    """Where an image's original sits inside an export."""
+    image_id = record["id"]
+    if not is_image_id(image_id):
+        raise BadRequest(f"{image_id!r} is not an image id.")
+    return f"{ORIGINALS}/{image_id}.{EXTENSIONS.get(record.get('content_type'), 'bin')}"
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    index_bytes: bytes
+    records: list[dict[str, Any]]  # oldest first
+    exported_at: str
+
+
+def _plan(rt: Runtime, now: datetime) -> _Plan:
+    """The index as stored right now, and its records in upload order."""
+    from gallery.service import format_timestamp
+
+    try:
+        raw, _ = rt.storage.read(rt.keys.index)
+    except ObjectNotFound:
+        raw = orjson.dumps(empty_index())
+    value = rt.service.index.document.parse(raw)
+    records = sorted(value["images"].values(), key=lambda r: (r["created_at"], r["id"]))
+    return _Plan(raw, records, format_timestamp(now))
+
+
+def _manifest(plan: _Plan, rt: Runtime, exported: list[dict[str, Any]],
+              missing: list[str]) -> bytes:
+    return orjson.dumps({
+        "format": FORMAT,
+        "exported_at": plan.exported_at,
+        "source": {"backend": backend_name(rt.storage), "prefix": rt.keys.prefix},
+        "images": exported,
+        "missing": missing,
+    }, option=orjson.OPT_INDENT_2)
+
+
+def export_folder(rt: Runtime, dest: Path, now: datetime, progress: Progress | None
+                  ) -> ExportReport:
+    """Write an export into ``dest``, a new or empty folder.
+
+    Raises:
+        BadRequest: ``dest`` is a file, or a folder that is not empty.
+        DocumentDamaged: the index cannot be read.
+        StorageUnavailable: the storage did not answer.
+    """
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BadRequest(f"{dest} is not an empty folder; export into a new one.")
+    plan = _plan(rt, now)
+    (dest / ORIGINALS).mkdir(parents=True, exist_ok=True)
+    (dest / INDEX).write_bytes(plan.index_bytes)
+    report = ExportReport(str(dest))
+    exported: list[dict[str, Any]] = []
+    for done, record in enumerate(plan.records, 1):
+        target = dest / original_name(record)
+        try:
+            with rt.storage.open(rt.keys.original(record["id"])) as source, \
+                    open(target, "wb") as out:
+                report.bytes += _copy(source, out)
+        except ObjectNotFound:
+            target.unlink(missing_ok=True)
+            report.missing.append(record["id"])
+        else:
+            exported.append(record)
+            report.images += 1
+        if progress:
+            progress(done, len(plan.records))
+    part = dest / (MANIFEST + ".part")
+    part.write_bytes(_manifest(plan, rt, exported, report.missing))
+    os.replace(part, dest / MANIFEST)
+    return report
+
+
+def _copy(source: BinaryIO, out: BinaryIO) -> int:
+    size = 0
+    while chunk := source.read(256 * 1024):
+        out.write(chunk)
+        size += len(chunk)
+    return size
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, unseekable stream whose bytes are taken out as they come."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        self._position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def _zip_time(stamp: str) -> tuple[int, int, int, int, int, int]:
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return (1980, 1, 1, 0, 0, 0)
+    return max((1980, 1, 1, 0, 0, 0), moment.timetuple()[:6])  # type: ignore[return-value]
+
+
+def iter_zip(rt: Runtime, now: datetime, report: ExportReport,
+             progress: Progress | None = None) -> Iterator[bytes]:
+    """An export as a zip, in chunks, holding at most one storage chunk in memory at a time.
+
+    Originals are stored as they are (they are compressed already); the JSON
+    files are deflated. ``report`` is filled in as the zip is produced.
+
+    Raises:
+        DocumentDamaged: the index cannot be read.
+        StorageUnavailable: the storage did not answer (the zip stops there).
+    """
+    plan = _plan(rt, now)
+    sink = _Sink()
+    exported: list[dict[str, Any]] = []
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_entry(INDEX, plan.exported_at, zipfile.ZIP_DEFLATED), plan.index_bytes)
+        yield sink.take()
+        for done, record in enumerate(plan.records, 1):
+            try:
+                source = rt.storage.open(rt.keys.original(record["id"]))
+            except ObjectNotFound:
+                report.missing.append(record["id"])
+                continue
+            entry = _entry(original_name(record), record["created_at"], zipfile.ZIP_STORED)
+            entry.file_size = int(record.get("size", 0))
+            with source, archive.open(entry, "w") as out:
+                while chunk := source.read(256 * 1024):
+                    out.write(chunk)
+                    report.bytes += len(chunk)
+                    yield sink.take()
+            exported.append(record)
+            report.images += 1
+            if progress:
+                progress(done, len(plan.records))
+        archive.writestr(_entry(MANIFEST, plan.exported_at, zipfile.ZIP_DEFLATED),
+                         _manifest(plan, rt, exported, report.missing))
+    yield sink.take()
+
+
+def _entry(name: str, stamp: str, compression: int) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name, date_time=_zip_time(stamp))
+    entry.compress_type = compression
+    entry.external_attr = 0o644 << 16
+    return entry
+
+
+def export_zip_file(rt: Runtime, dest: Path, now: datetime, progress: Progress | None
+                    ) -> ExportReport:
+    """Write an export as the zip file ``dest`` (complete, or not at all).
+
+    Raises:
+        BadRequest: ``dest`` exists already, or its folder does not.
+        DocumentDamaged: the index cannot be read.
+        StorageUnavailable: the storage did not answer.
+    """
+    if dest.exists():
+        raise BadRequest(f"{dest} exists already; export into a new file.")
+    if not dest.parent.is_dir():
+        raise BadRequest(f"The folder {dest.parent} does not exist.")
+    report = ExportReport(str(dest))
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with open(part, "wb") as out:
+            for chunk in iter_zip(rt, now, report, progress):
+                out.write(chunk)
+        os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return report
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+class _Source:
+    """An export to read: a folder or a zip file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.archive = zipfile.ZipFile(path) if path.is_file() else None
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def has(self, name: str) -> bool:
+        if self.archive is not None:
+            return name in self.archive.NameToInfo
+        return (self.path / name).is_file()
+
+    def read(self, name: str, limit: int) -> bytes:
+        """The member's bytes.
+
+        Raises:
+            TooLarge: it is larger than ``limit`` bytes.
+            BadRequest: it is missing.
+        """
+        try:
+            if self.archive is not None:
+                stream: BinaryIO = self.archive.open(name)  # type: ignore[assignment]
+            else:
+                stream = open(self.path / name, "rb")
+        except (KeyError, FileNotFoundError):
+            raise BadRequest(f"{name} is missing from the export.") from None
+        with stream:
+            data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"{name} is larger than {limit} bytes.")
+        return data
+
+
+def is_export(path: Path) -> bool:
+    """Whether ``path`` is an export (a zip, or a folder with a manifest)."""
+    if path.is_file():
+        return zipfile.is_zipfile(path)
+    return (path / MANIFEST).is_file()
+
+
+def import_export(rt: Runtime, path: Path, progress: Progress | None) -> ImportReport:
+    """Reproduce an exported gallery: same ids, texts, uploaders and times.
+
+    Raises:
+        BadRequest: the manifest is missing, damaged, or of an unknown format.
+        DocumentDamaged: the index cannot be read.
+        StorageUnavailable: the storage did not answer.
+    """
+    report = ImportReport(str(path))
+    source = _Source(path)
+    try:
+        if not source.has(MANIFEST):
+            raise BadRequest(f"{path} has no {MANIFEST}; it is not a gallery export.")
+        records = _read_manifest(source.read(MANIFEST, 1 << 30))
+        limit = rt.service.limits.max_bytes
+        for done, record in enumerate(records, 1):
+            name = f"record {done}"
+            try:
+                name = original_name(record)
+                result = rt.service.import_record(source.read(name, limit), record)
+            except GalleryError as err:
+                if err.status >= 500:  # the storage, not the file: stop, a re-run resumes
+                    raise
+                report.rejected.append((name, err.message))
+            else:
+                target = report.duplicates if result.duplicate else report.imported
+                target.append((name, result.image["id"]))
+            if progress:
+                progress(done, len(records))
+    finally:
+        source.close()
+    return report
+
+
+def _read_manifest(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        manifest = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise BadRequest(f"{MANIFEST} is damaged: {err}.") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BadRequest(f"{MANIFEST} is not an export of format {FORMAT}.")
+    images = manifest.get("images")
+    if not isinstance(images, list) or not all(isinstance(r, dict) for r in images):
+        raise BadRequest(f"{MANIFEST} has no list of images.")
+    return images
+
+
+def image_files(folder: Path, recursive: bool) -> list[Path]:
+    """The files to import: hidden ones (and hidden folders) left out, sorted by path."""
+    if not folder.is_dir():
+        raise BadRequest(f"{folder} is not a folder.")
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        found += [Path(root) / f for f in files if not f.startswith(".")]
+    return sorted(p for p in found if p.is_file())
+
+
+def import_folder(rt: Runtime, folder: Path, username: str, recursive: bool,
+                  progress: Progress | None) -> ImportReport:
+    """Upload every file in ``folder`` as ``username``, through the upload pipeline.
+
+    Raises:
+        BadRequest: ``folder`` is not a folder.
+        DocumentDamaged: the index cannot be read.
+        StorageUnavailable: the storage did not answer.
+    """
+    report = ImportReport(str(folder))
+    files = image_files(folder, recursive)
+    limit = rt.service.limits.max_bytes
+    for done, path in enumerate(files, 1):
+        shown = str(path.relative_to(folder))
+        try:
+            if path.stat().st_size > limit:
+                raise TooLarge(f"The file is larger than {limit} bytes.")
+            data = path.read_bytes()
+            result = rt.service.upload(data, path.name, uploaded_by=username)
+        except OSError as err:
+            report.rejected.append((shown, f"cannot be read: {err.strerror or err}"))
+        except GalleryError as err:
+            if err.status >= 500:  # the storage, not the file: stop, a re-run resumes
+                raise
+            report.rejected.append((shown, err.message))
+        else:
+            target = report.duplicates if result.duplicate else report.imported
+            target.append((shown, result.image["id"]))
+        if progress:
+            progress(done, len(files))
+    return report
