@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import chain
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, request
 
 from gallery.web.admin.common import ConfirmForm, bp, me
 from gallery.web.context import runtime
@@ -57,7 +58,10 @@ def audit_log():
 def export_zip() -> Response:
     """The whole gallery as a zip, streamed as it is built (never held in memory)."""
     chunks = runtime().operations.iter_export_zip(actor=me())
+    # The first chunk is made here, before the status line is sent: a damaged
+    # index or a storage outage then gets its proper error page, not a cut-off download.
+    first = next(chunks, b"")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response = Response(chain([first], chunks), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="gallery-export-{stamp}.zip"'
     return response
