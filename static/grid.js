@@ -84,23 +84,16 @@ function watchBottom() {
   observer.observe(gridStatus);
 }
 
-// The address follows the page of the tiles at the middle of the screen, so
-// copying it shares what you are looking at.
+// The address follows the page of the first tile on screen: opening that address
+// shows the gallery from that page on, so a shared link shows what you see.
 let shownPage = 1;
 let scrollQueued = false;
 
 function pageInView() {
-  const middle = window.innerHeight / 2;
-  let page = Number(grid.dataset.page || "1");
-  let last = null;
   for (const item of grid.children) {
-    const itemPage = Number(item.dataset.page || page);
-    if (itemPage === last) continue;
-    last = itemPage;
-    if (item.getBoundingClientRect().top <= middle) page = itemPage;
-    else break;
+    if (item.getBoundingClientRect().bottom > 0) return Number(item.dataset.page || shownPage);
   }
-  return page;
+  return shownPage;
 }
 
 function followScroll() {
