@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-FIRST = ["index.py", "media.py", "thumbnails.py"]
+FIRST = ["index.py", "media.py", "thumbnails.py", "pages.py"]
 
 
 def scripts() -> list[Path]:
