@@ -178,12 +178,12 @@ def axe(context, axe_source):
 @pytest.fixture
 def seed(runtime, users):
     """Uploads images through the domain as the admin: ``seed(count) -> [image dicts]``,
-    newest first (as the grid shows them)."""
+    newest first (as the grid shows them); ``small=True`` for quick little PNGs."""
 
-    def upload(count: int, start: int = 0) -> list[dict]:
+    def upload(count: int, start: int = 0, small: bool = False) -> list[dict]:
         made = []
         for n in range(start, start + count):
-            data, name = pages.photo(n)
+            data, name = pages.png(n) if small else pages.photo(n)
             made.append(runtime.service.upload(data, name, uploaded_by=ADMIN[0]).image)
         return made[::-1]
 
