@@ -1,22 +1,28 @@
 """Command line: ``flask --app app users|tokens|gallery ...``.
 
 Commands are thin: they parse arguments, call the domain services and print.
-Every failure exits non-zero with a one-line reason.
+Every failure exits non-zero with a one-line reason. Destructive commands are
+recorded in the audit log with the actor ``cli``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from gallery.accounts import ROLES
+from gallery.accounts import ROLES, normalize_username
+from gallery.audit import CLI_ACTOR
 from gallery.errors import GalleryError
+from gallery.operations.transfer import Progress, is_export
 from gallery.runtime import Runtime
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -83,7 +89,9 @@ def users_delete(name: str, yes: bool) -> None:
     """Delete the user NAME (their images stay)."""
     if not yes and sys.stdin.isatty():
         click.confirm(f"Delete user {name}?", abort=True)
-    _runtime().accounts.delete_user(name)
+    runtime = _runtime()
+    runtime.accounts.delete_user(name)
+    runtime.audit.record(CLI_ACTOR, "user.delete", normalize_username(name) or name)
     click.echo(f"Deleted {name}.")
 
 
@@ -113,7 +121,9 @@ def tokens_list(name: str | None) -> None:
 @one_line_errors
 def tokens_revoke(token_id: str) -> None:
     """Revoke the API token TOKEN_ID."""
-    _runtime().accounts.revoke_token(token_id)
+    runtime = _runtime()
+    runtime.accounts.revoke_token(token_id)
+    runtime.audit.record(CLI_ACTOR, "token.revoke", token_id)
     click.echo(f"Revoked {token_id}.")
 
 
@@ -121,11 +131,139 @@ def tokens_revoke(token_id: str) -> None:
 @one_line_errors
 def reindex() -> None:
     """Rebuild index.json from the bucket alone."""
-    report = _runtime().service.reindex()
+    report = _runtime().operations.reindex(actor=CLI_ACTOR)
     click.echo(
         f"Index rebuilt: {len(report.added)} added, {len(report.dropped)} dropped, "
         f"{report.unchanged} unchanged."
     )
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+@gallery_cli.command("cleanup")
+@click.option("--dry-run", is_flag=True, help="Only report; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@one_line_errors
+def cleanup(dry_run: bool, as_json: bool) -> None:
+    """Remove orphaned objects and dangling index entries; remake missing thumbnails.
+
+    Nothing younger than GALLERY_CLEANUP_GRACE seconds is touched.
+    """
+    report = _runtime().operations.cleanup(dry_run=dry_run, actor=CLI_ACTOR)
+    if as_json:
+        _echo_json(report.to_json())
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} repairs failed; see above.")
+
+
+@gallery_cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@one_line_errors
+def stats(as_json: bool) -> None:
+    """Show image counts, storage used and recent activity."""
+    figures = _runtime().operations.stats()
+    if as_json:
+        _echo_json(figures.to_json())
+        return
+    click.echo(f"Images: {figures.image_count}")
+    click.echo(f"Storage: {figures.backend} at {figures.location}")
+    click.echo(f"Bytes: {figures.total_bytes} in all; " + ", ".join(
+        f"{kind} {size}" for kind, size in figures.bytes_by_kind.items()))
+    if figures.by_content_type:
+        click.echo("Types: " + ", ".join(
+            f"{kind} {count}" for kind, count in figures.by_content_type.items()))
+    recent = sum(count for _, count in figures.per_day)
+    click.echo(f"Uploads in the last {len(figures.per_day)} days: {recent}")
+    click.echo(f"Index version: {figures.index_version or 'none yet'}; "
+               f"last rebuilt: {figures.last_rebuild or 'never'}")
+    for record in figures.largest[:3]:
+        click.echo(f"Large: {record['id']}  {record['size']} bytes  {record['filename']}")
+    for entry in figures.audit:
+        click.echo(f"Audit: {entry.at}  {entry.actor}  {entry.action}  {entry.target}".rstrip())
+
+
+@gallery_cli.command("doctor")
+@one_line_errors
+def doctor() -> None:
+    """Check settings, storage, libmagic, image codecs, the index and the accounts."""
+    checks = _runtime().operations.doctor()
+    for check in checks:
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.message}")
+        if not check.ok and check.fix:
+            click.echo(f"      fix: {check.fix}")
+    failed = [check.name for check in checks if not check.ok]
+    if failed:
+        raise click.ClickException(f"{len(failed)} checks failed: {', '.join(failed)}.")
+
+
+@contextmanager
+def _progress_bar(what: str) -> Iterator[Progress]:
+    """A progress bar on standard error (standard output stays for the summary)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+
+    with Bar(f"[bold]{what}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+             console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _import_user(runtime: Runtime, username: str | None) -> str:
+    """The user a plain folder is imported as: ``--as``, or the only admin."""
+    if username:
+        return username
+    admins = [u.username for u in runtime.accounts.list_users() if u.is_admin and not u.disabled]
+    if len(admins) == 1:
+        return admins[0]
+    if not admins:
+        raise click.ClickException("There is no admin account; pass --as USER.")
+    raise click.ClickException(f"There are {len(admins)} admins; choose one with --as USER.")
+
+
+@gallery_cli.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--recursive", is_flag=True, help="Also import the images in sub-folders.")
+@click.option("--as", "username", metavar="USER", help="Who the images are uploaded by "
+              "(default: the only admin). Not used for an export, which keeps its uploaders.")
+@one_line_errors
+def import_(source: Path, recursive: bool, username: str | None) -> None:
+    """Import SOURCE: a folder of images, or an export (folder or .zip).
+
+    Every file goes through the same checks as a web upload. Files already in
+    the gallery are skipped, so an interrupted import can be run again. Exits
+    1 when files were rejected and none was imported or already there.
+    """
+    runtime = _runtime()
+    user = "" if is_export(source) else _import_user(runtime, username)
+    with _progress_bar("Importing") as progress:
+        report = runtime.operations.import_from(source, username=user, recursive=recursive,
+                                                actor=CLI_ACTOR, progress=progress)
+    for line in report.lines():
+        click.echo(line)
+    if report.rejected and not (report.imported or report.duplicates):
+        raise click.ClickException(f"All {len(report.rejected)} files were rejected.")
+
+
+@gallery_cli.command("export")
+@click.argument("dest", type=click.Path(path_type=Path))
+@one_line_errors
+def export(dest: Path) -> None:
+    """Export every original, the index and a manifest to DEST (a new folder or a .zip)."""
+    with _progress_bar("Exporting") as progress:
+        report = _runtime().operations.export_to(dest, actor=CLI_ACTOR, progress=progress)
+    click.echo(f"Exported {report.images} images ({report.bytes} bytes) to {report.dest}.")
+    if report.missing:
+        click.echo(f"Left out {len(report.missing)} index entries whose original is missing "
+                   "(run `gallery cleanup --dry-run`).")
 
 
 def init_app(app: Flask) -> None:

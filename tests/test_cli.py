@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -93,3 +94,166 @@ def test_reindex_reports_counts(cli):
     done = cli("gallery", "reindex")
     assert done.returncode == 0, done.stderr
     assert "Index rebuilt: 0 added, 0 dropped, 0 unchanged." in done.stdout
+
+
+# --- gallery commands, through click's runner on a file bucket ------------------------------
+
+
+@pytest.fixture
+def bucket(tmp_path):
+    return tmp_path / "bucket"
+
+
+@pytest.fixture
+def app(bucket):
+    from gallery import create_app
+
+    return create_app({"storage": f"file://{bucket}", "secret_key": "cli-test"}, environ={})
+
+
+@pytest.fixture
+def run(app):
+    runner = app.test_cli_runner()
+
+    def run(*args: str, stdin: str | None = None):
+        return runner.invoke(args=list(args), input=stdin)
+
+    return run
+
+
+def _png(n: int) -> bytes:
+    from tests.web.images import distinct_png
+
+    return distinct_png(n)
+
+
+def _runtime(app):
+    return app.extensions["gallery"]
+
+
+def _admin(app, name: str = "ada") -> None:
+    _runtime(app).accounts.create_user(name, "a long password", "admin")
+
+
+def _one_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_import_folder_as_the_only_admin_then_resume(app, run, tmp_path):
+    _admin(app)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"p{n}.png").write_bytes(_png(n))
+    (folder / "notes.txt").write_text("not an image")
+
+    done = run("gallery", "import", str(folder))
+    assert done.exit_code == 0, done.output
+    assert "Imported 3, already there 0, rejected 1." in done.output
+    assert "rejected notes.txt:" in done.output
+    images = _runtime(app).service.index.snapshot().images.values()
+    assert {r["uploaded_by"] for r in images} == {"ada"}
+
+    again = run("gallery", "import", str(folder))
+    assert again.exit_code == 0 and "Imported 0, already there 3, rejected 1." in again.output
+
+
+def test_import_fails_when_everything_is_rejected_or_no_user_is_clear(app, run, tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "a.txt").write_text("text")
+    no_admin = run("gallery", "import", str(folder))
+    assert no_admin.exit_code == 1 and "no admin account" in _one_line(no_admin)
+
+    _admin(app, "ada")
+    _admin(app, "bea")
+    two = run("gallery", "import", str(folder))
+    assert two.exit_code == 1 and "--as USER" in _one_line(two)
+
+    rejected = run("gallery", "import", str(folder), "--as", "bea")
+    assert rejected.exit_code == 1 and "All 1 files were rejected." in _one_line(rejected)
+
+    ghost = run("gallery", "import", str(folder), "--as", "ghost")
+    assert ghost.exit_code == 1 and "no user 'ghost'" in _one_line(ghost)
+
+    missing = run("gallery", "import", str(tmp_path / "nope"), "--as", "bea")
+    assert missing.exit_code != 0
+
+
+def test_export_and_import_between_buckets(app, run, tmp_path):
+    _admin(app)
+    uploaded = _runtime(app).service.upload(_png(7), "seven.png", uploaded_by="ada",
+                                            title="Seven")
+    dest = tmp_path / "backup.zip"
+    done = run("gallery", "export", str(dest))
+    assert done.exit_code == 0, done.output
+    assert "Exported 1 images" in done.output and dest.is_file()
+
+    again = run("gallery", "export", str(dest))
+    assert again.exit_code == 1 and "exists already" in _one_line(again)
+
+    from gallery import create_app
+
+    other = create_app({"storage": f"file://{tmp_path / 'other'}", "secret_key": "x"}, environ={})
+    moved = other.test_cli_runner().invoke(args=["gallery", "import", str(dest)])
+    assert moved.exit_code == 0, moved.output
+    assert _runtime(other).service.get(uploaded.image["id"])["title"] == "Seven"
+
+
+def test_cleanup_dry_run_json_and_repair(app, run):
+    runtime = _runtime(app)
+    image = runtime.service.upload(_png(1), "one.png", uploaded_by="ada").image
+    runtime.storage.delete(runtime.keys.meta(image["id"]))
+
+    dry = run("gallery", "cleanup", "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.output)
+    assert report["dry_run"] is True and report["is_clean"] is True  # too young to touch
+    assert image["id"] in report["young"]
+
+    done = run("gallery", "cleanup")
+    assert done.exit_code == 0 and "Removed 0, regenerated 0." in done.output
+
+
+def test_cleanup_failure_exits_non_zero(app, run):
+    runtime = _runtime(app)
+    runtime.storage.put(runtime.keys.index, b"{damaged")
+    done = run("gallery", "cleanup")
+    assert done.exit_code == 1 and "damaged" in _one_line(done)
+
+
+def test_stats_text_and_json(app, run):
+    _admin(app)
+    _runtime(app).service.upload(_png(1), "one.png", uploaded_by="ada")
+    text = run("gallery", "stats")
+    assert text.exit_code == 0 and "Images: 1" in text.output and "Storage: file at" in text.output
+    figures = json.loads(run("gallery", "stats", "--json").output)
+    assert figures["image_count"] == 1 and figures["by_content_type"] == {"image/png": 1}
+
+
+def test_doctor_exit_codes(app, run):
+    sick = run("gallery", "doctor")
+    assert sick.exit_code == 1
+    assert "FAIL  admin account: There is no active admin account." in sick.output
+    assert "fix: Create one" in sick.output
+    assert _one_line(sick) == "Error: 1 checks failed: admin account."
+
+    _admin(app)
+    well = run("gallery", "doctor")
+    assert well.exit_code == 0, well.output
+    assert "FAIL" not in well.output and "ok    libmagic" in well.output
+
+
+def test_destructive_account_commands_are_audited(app, run):
+    _admin(app)
+    runtime = _runtime(app)
+    runtime.accounts.create_user("bob", "a long password", "uploader")
+    _, token = runtime.accounts.create_token("ada", "script")
+    assert run("users", "delete", "Bob", "--yes").exit_code == 0
+    assert run("tokens", "revoke", token.id).exit_code == 0
+    assert run("gallery", "reindex").exit_code == 0
+    actions = [(e.actor, e.action, e.target) for e in runtime.audit.latest(3)]
+    assert actions == [("cli", "gallery.reindex", ""), ("cli", "token.revoke", token.id),
+                       ("cli", "user.delete", "bob")]
