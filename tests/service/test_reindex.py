@@ -69,7 +69,7 @@ def test_reindex_reports_added_dropped_and_updated(service: GalleryService) -> N
     assert report.unchanged == 1
     assert report.total == 3
     assert set(records(service)) == {thinned, orphan, fine}
-    assert set(service.get(thinned)["variants"]) == {"sm"}
+    assert set(service.get(thinned)["variants"]) == {"md", "sm"}
 
 
 def test_a_damaged_index_is_repaired(service: GalleryService) -> None:  # noqa: F811

@@ -10,6 +10,7 @@ import pytest
 
 from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, PreconditionFailed, StorageUnavailable, UnsupportedType
+from gallery.imaging import VARIANT_SIZES
 from gallery.keys import Keys
 from gallery.service import GalleryService
 from gallery.storage.base import Data, ObjectInfo, Storage
@@ -65,8 +66,8 @@ def test_upload_stores_original_variants_meta_and_index_entry(
     assert len(orjson.dumps(indexed)) < 1000
     assert service.get(image_id) == image
     assert sorted(image_keys(service.storage, keys)) == sorted(
-        [keys.original(image_id), keys.meta(image_id), keys.variant(image_id, "lg"),
-         keys.variant(image_id, "sm")])
+        [keys.original(image_id), keys.meta(image_id)]
+        + [keys.variant(image_id, name) for name in ("lg", "md", "sm")])
 
 
 def test_records_leave_out_default_values(service: GalleryService) -> None:  # noqa: F811
@@ -186,8 +187,11 @@ def assert_index_points_only_at_existing_objects(service: GalleryService) -> Non
             assert service.storage.exists(keys.variant(image_id, name))
 
 
-# puts of one upload: 1 original, 2 lg, 3 sm, 4 meta.json, 5 index.json
-@pytest.mark.parametrize("failing_put", [1, 2, 3, 4, 5])
+# puts of one upload: 1 original, 2 lg, 3 md, 4 sm, 5 meta.json, 6 index.json
+INDEX_PUT = 6
+
+
+@pytest.mark.parametrize("failing_put", range(1, INDEX_PUT + 1))
 def test_a_failure_at_any_step_leaves_nothing_behind(failing_put: int) -> None:
     bucket = FlakyStorage(failing_put)
     service = make_service(bucket)
@@ -201,7 +205,7 @@ def test_a_failure_at_any_step_leaves_nothing_behind(failing_put: int) -> None:
     assert_index_points_only_at_existing_objects(service)
 
 
-@pytest.mark.parametrize("failing_put", [1, 2, 3, 4])
+@pytest.mark.parametrize("failing_put", range(1, INDEX_PUT))
 def test_a_lost_response_while_storing_objects_leaves_nothing_behind(failing_put: int) -> None:
     bucket = FlakyStorage(failing_put, after_write=True)
     service = make_service(bucket)
@@ -212,7 +216,7 @@ def test_a_lost_response_while_storing_objects_leaves_nothing_behind(failing_put
 
 
 def test_a_lost_response_after_the_index_write_counts_as_success() -> None:
-    bucket = FlakyStorage(5, after_write=True)
+    bucket = FlakyStorage(INDEX_PUT, after_write=True)
     service = make_service(bucket)
     image = service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice").image
     assert list(service.index.snapshot().images) == [image["id"]]
@@ -220,12 +224,12 @@ def test_a_lost_response_after_the_index_write_counts_as_success() -> None:
 
 
 def test_when_cleanup_fails_too_only_orphans_remain() -> None:
-    bucket = FlakyStorage(5, fail_deletes=True)
+    bucket = FlakyStorage(INDEX_PUT, fail_deletes=True)
     service = make_service(bucket)
     with pytest.raises(StorageUnavailable):
         service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
     assert len(service.index.snapshot()) == 0
-    assert len(image_keys(bucket, service.keys)) == 4  # orphans, for cleanup
+    assert len(image_keys(bucket, service.keys)) == INDEX_PUT - 1  # orphans, for cleanup
 
 
 class RacingStorage(MemoryStorage):
@@ -310,7 +314,7 @@ def test_upload_pipeline_fixtures(service: GalleryService, kind: str) -> None:  
     for name, variant in image["variants"].items():
         stored = service.storage.get(service.keys.variant(image["id"], name))
         assert sha256(stored) == variant["sha256"]
-        assert max(variant["w"], variant["h"]) <= {"lg": 1600, "sm": 400}[name]
+        assert max(variant["w"], variant["h"]) <= VARIANT_SIZES[name]
     assert len(orjson.dumps(service.index.snapshot().images[image["id"]])) < 1000
 
 
