@@ -1,0 +1,65 @@
+"""Deleting several images at once: one index write, then the objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.errors import Forbidden, StorageUnavailable
+from gallery.keys import new_image_id
+from tests.operations.conftest import build_runtime
+from tests.service import ADMIN, ALICE, BOB, image_keys, make_image
+from tests.support.faulty import FaultyStorage
+
+
+def test_delete_many_in_one_index_write(storage):
+    counting = FaultyStorage(storage)  # faults never fire: it only watches the calls
+    runtime = build_runtime(counting)
+    ids = [runtime.service.upload(make_image("png", n), f"{n}.png", uploaded_by="alice")
+           .image["id"] for n in range(4)]
+    index_writes: list[str] = []
+
+    def watch(op: str, key: str) -> bool:
+        if op == "put" and key == runtime.keys.index:
+            index_writes.append(key)
+        return False
+
+    counting.fail(watch)
+    unknown, malformed = new_image_id(), "../etc"
+    deleted = runtime.service.delete_many([ids[2], unknown, ids[0], malformed, ids[0]],
+                                          actor=ALICE)
+    assert deleted == [ids[2], ids[0]]
+    assert len(index_writes) == 1
+    assert set(runtime.service.index.snapshot().images) == {ids[1], ids[3]}
+    left = image_keys(runtime.storage, runtime.keys)
+    assert not any(i in key for key in left for i in (ids[0], ids[2]))
+    assert any(ids[1] in key for key in left)
+
+
+def test_one_forbidden_image_refuses_the_whole_request(runtime, upload):
+    mine, theirs = upload(1, by="alice"), upload(2, by="bob")
+    with pytest.raises(Forbidden):
+        runtime.service.delete_many([mine, theirs], actor=ALICE)
+    assert set(runtime.service.index.snapshot().images) == {mine, theirs}
+    assert runtime.service.delete_many([mine, theirs], actor=ADMIN) == [mine, theirs]
+    assert image_keys(runtime.storage, runtime.keys) == []
+
+
+def test_nothing_to_delete_writes_nothing(runtime, upload):
+    keep = upload(1)
+    version = runtime.storage.stat(runtime.keys.index).version
+    assert runtime.service.delete_many([new_image_id(), "nope"], actor=BOB) == []
+    assert runtime.storage.stat(runtime.keys.index).version == version
+    assert runtime.audit.latest() == []
+    assert runtime.service.get(keep)["id"] == keep
+
+
+def test_interrupted_after_the_index_write_leaves_orphans_for_cleanup(runtime, upload, later):
+    ids = [upload(n) for n in range(3)]
+    faulty = FaultyStorage(runtime.storage, fail_on={"delete"})
+    broken = build_runtime(faulty)
+    with pytest.raises(StorageUnavailable):
+        broken.service.delete_many(ids[:2], actor=ADMIN)
+    assert set(runtime.service.index.snapshot().images) == {ids[2]}  # gone for everyone
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert {runtime.keys.image_id_of(f.key) for f in report.orphans} == set(ids[:2])
+    assert {runtime.keys.image_id_of(k) for k in image_keys(runtime.storage, runtime.keys)} == {ids[2]}
