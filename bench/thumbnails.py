@@ -3,8 +3,10 @@
 Run: ``python bench/thumbnails.py [--runs N] [--megapixels 12,24]``
 
 For each photo-like JPEG (generated once per run, quality 90; generation is not
-timed), each method runs in its own child process: one warm-up, then ``--runs``
-timed runs, of which the median is reported, and the child's peak resident memory
+timed), the methods take turns for ``--runs`` rounds, so that anything else the
+machine does slows them alike. Each turn is a child process of its own: one
+warm-up, then one timed run. The median over the rounds is reported, and the
+children's peak resident memory
 (``ru_maxrss``: the whole process, interpreter and libraries included, so C
 allocations count too; Linux carries it over ``exec``, so the parent never holds
 a decoded photo). Every method makes one WebP per entry of VARIANT_SIZES at
@@ -17,8 +19,10 @@ the same quality and effort:
   or reducing gap, save WebP
 * ``naive Pillow, WebP effort 2``: the same at effort 2, the fair baseline for the
   effort-2 row
-* ``pyvips``: per size, ``thumbnail_buffer`` then ``webpsave_buffer`` (libvips uses
-  all cores; the others use one)
+* ``pyvips``: per size, ``thumbnail_buffer`` then ``webpsave_buffer``
+
+libvips uses every core; ours uses a second thread for the largest WebP encode;
+naive Pillow uses one.
 """
 
 from __future__ import annotations
@@ -127,10 +131,34 @@ def _measure(name: str, path: Path, runs: int) -> dict[str, float] | str:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _rounds(path: Path, runs: int) -> dict[str, dict[str, float] | str]:
+    """Every method once per round, in turn; the median time and the peak memory."""
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in METHODS}
+    failed: dict[str, str] = {}
+    for _ in range(runs):
+        for name in METHODS:
+            if name in failed:
+                continue
+            result = _measure(name, path, 1)
+            if isinstance(result, str):
+                failed[name] = result
+            else:
+                samples[name].append(result)
+    results: dict[str, dict[str, float] | str] = dict(failed)
+    for name, taken in samples.items():
+        if taken:
+            results[name] = {
+                "median": statistics.median(s["median"] for s in taken),
+                "rss_mb": max(s["rss_mb"] for s in taken),
+                "bytes": taken[0]["bytes"],
+            }
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate the test photos, measure every method, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="rounds (each method once per round)")
     parser.add_argument("--megapixels", default="12,24", help="comma-separated: 12, 24")
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=2, metavar=("MP", "FILE"), help=argparse.SUPPRESS)
@@ -148,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(x) for x in args.megapixels.split(",")]
     variants = ", ".join(f"{name} {side}px" for name, side in VARIANT_SIZES.items())
-    print(f"Thumbnails ({variants}; WebP q{WEBP_QUALITY} effort {WEBP_METHOD}), median of {args.runs} runs")
+    print(f"Thumbnails ({variants}; WebP q{WEBP_QUALITY} effort {WEBP_METHOD}), median of {args.runs} rounds")
     header = f"{'image':<16} {'method':<28} {'ms':>8} {'vs naive':>9} {'vs pyvips':>10} {'peak RSS MB':>12} {'WebP KB':>8}"
     print(header)
     print("-" * len(header))
@@ -157,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(tmp) / f"{megapixels}mp.jpg"
             subprocess.run([sys.executable, __file__, "--generate", str(megapixels), str(path)], check=True)
             label = f"{megapixels} MP JPEG"
-            results = {name: _measure(name, path, args.runs) for name in METHODS}
+            results = _rounds(path, args.runs)
             vips = results["pyvips"]
             for name in METHODS:
                 result = results[name]
