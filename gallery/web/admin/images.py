@@ -36,7 +36,6 @@ def images():
         query=page.query,
         here=url_for("admin.images", **page.query.to_args()),
         per_page_choices=catalog.PER_PAGE_CHOICES,
-        edit=EditForm(formdata=None),
     )
 
 

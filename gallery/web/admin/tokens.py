@@ -38,7 +38,8 @@ def _list(form: CreateTokenForm | None = None, status: int = 200):
     disabled = {u.username for u in accounts.list_users() if u.disabled}
     return render_template(
         "admin/tokens.html",
-        tokens=accounts.list_tokens(),
+        # Grouped by owner (oldest first within each), so the users page can link to a group.
+        tokens=sorted(accounts.list_tokens(), key=lambda t: (t.username, t.created_at, t.id)),
         disabled=disabled,
         form=form or _create_form(False),
     ), status
