@@ -96,6 +96,19 @@ def test_reindex_reports_counts(cli):
     assert "Index rebuilt: 0 added, 0 dropped, 0 unchanged." in done.stdout
 
 
+def test_doctor_in_a_real_process(cli):
+    sick = cli("gallery", "doctor")
+    assert sick.returncode == 1
+    assert "FAIL  admin account" in sick.stdout
+    assert [line for line in sick.stderr.splitlines() if line.strip()] == [
+        "Error: 1 checks failed: admin account."]
+    cli("users", "create", "ada", "--role", "admin", "--password-stdin", stdin="a long password\n")
+    well = cli("gallery", "doctor")
+    assert well.returncode == 0, well.stdout + well.stderr
+    stats = cli("gallery", "stats", "--json")
+    assert stats.returncode == 0 and json.loads(stats.stdout)["image_count"] == 0
+
+
 # --- gallery commands, through click's runner on a file bucket ------------------------------
 
 
