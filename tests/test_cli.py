@@ -270,3 +270,24 @@ def test_destructive_account_commands_are_audited(app, run):
     actions = [(e.actor, e.action, e.target) for e in runtime.audit.latest(3)]
     assert actions == [("cli", "gallery.reindex", ""), ("cli", "token.revoke", token.id),
                        ("cli", "user.delete", "bob")]
+
+
+@pytest.mark.parametrize("command", [
+    ["gallery", "reindex"], ["gallery", "cleanup"], ["gallery", "cleanup", "--dry-run"],
+    ["gallery", "stats"], ["gallery", "doctor"], ["gallery", "import", "{folder}"],
+    ["gallery", "export", "{folder}/out.zip"], ["gallery", "export", "{folder}/out"],
+])
+def test_every_gallery_command_fails_cleanly_when_storage_is_down(command, tmp_path):
+    from gallery import create_app
+    from gallery.storage.memory import MemoryStorage
+    from tests.support.faulty import FaultyStorage
+
+    down = FaultyStorage(MemoryStorage())
+    app = create_app({"secret_key": "x"}, environ={}, storage=down)
+    down.fail("*")
+    args = [part.replace("{folder}", str(tmp_path)) for part in command]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1, result.output
+    assert "Error:" in _one_line(result)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "out.zip").exists() and not (tmp_path / "out").exists()
