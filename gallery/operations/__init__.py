@@ -3,8 +3,8 @@
 :class:`Operations` sits over a :class:`~gallery.runtime.Runtime` and is what
 the ``gallery`` commands and the admin pages call. No Flask here.
 
-Every operation that changes the bucket records an audit entry (with the
-actor given) once it succeeded; a dry run changes nothing, not even the log.
+Reindex, cleanup, export and import record an audit entry (with the actor
+given) once they succeeded; a dry run changes nothing, not even the log.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gallery.errors import BadRequest
 from gallery.operations.cleanup import Cleanup, CleanupReport, Found
 from gallery.operations.doctor import Check, run_checks
 from gallery.operations.stats import Stats, gather
@@ -29,14 +30,13 @@ from gallery.operations.transfer import (
     is_export,
     iter_zip,
 )
-from gallery.errors import BadRequest
 from gallery.service import ReindexReport
 
 if TYPE_CHECKING:
     from gallery.runtime import Runtime
 
 __all__ = ["Check", "CleanupReport", "ExportReport", "Found", "ImportReport", "Operations",
-           "Stats"]
+           "ReindexReport", "Stats"]
 
 
 def utcnow() -> datetime:
