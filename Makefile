@@ -9,7 +9,7 @@ WORKERS ?= 2
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else "Python 3.11 or 3.12 is needed (set PYTHON=python3.11)")'
@@ -27,6 +27,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The README's pictures: the browser tests' screenshots, copied to docs/screenshots/.
+# CI=1: a missing Chromium is an error here, not a skip.
+screenshots: $(STAMP)
+	rm -rf artifacts/screenshots
+	CI=1 $(BIN)/python -m pytest -q tests/browser/test_screenshots.py
+	mkdir -p docs/screenshots
+	cp artifacts/screenshots/*.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from tests.imaging import fixtures
 
@@ -35,18 +35,42 @@ NOT_AN_IMAGE = ("notes.jpg", "image/jpeg", b"These are holiday notes, not a pict
 # --- images ---------------------------------------------------------------------------
 
 
-def photo(n: int, size: tuple[int, int] = (720, 480)) -> tuple[bytes, str]:
-    """A photo-like JPEG and a file name; different bytes for every ``n``.
+#: Sky colours (top, horizon) and land colours the scenes pick from.
+SKIES = [((36, 59, 120), (247, 181, 120)), ((93, 156, 220), (206, 232, 247)),
+         ((20, 24, 60), (196, 92, 86)), ((120, 170, 210), (240, 226, 190)),
+         ((60, 40, 90), (250, 160, 110)), ((150, 190, 220), (235, 240, 245))]
+LANDS = [(46, 74, 62), (84, 98, 60), (70, 60, 80), (110, 84, 60), (40, 60, 90), (96, 110, 84)]
 
-    The shared photo generator gives the same pixels for the same size, so each
-    ``n`` gets a shape of its own drawn on top (and a distinct name).
+
+def _blend(a: tuple[int, ...], b: tuple[int, ...], t: float) -> tuple[int, ...]:
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
+
+
+def photo(n: int, size: tuple[int, int] = (720, 480)) -> tuple[bytes, str]:
+    """A photo-like JPEG (a landscape: sky, sun, ridges, sensor grain) and a file name.
+
+    Every ``n`` gives a different scene, so no two are duplicates.
     """
-    image = fixtures.photo(*size).copy()
-    draw = ImageDraw.Draw(image)
     width, height = size
-    x, y = (n * 97) % (width - 120), (n * 53) % (height - 120)
-    colour = ((n * 71) % 256, (n * 131) % 256, (n * 29) % 256)
-    draw.ellipse((x, y, x + 110, y + 110), fill=colour)
+    top, horizon = SKIES[n % len(SKIES)]
+    sky = Image.linear_gradient("L").resize((width, height))
+    image = Image.composite(Image.new("RGB", size, horizon), Image.new("RGB", size, top), sky)
+    draw = ImageDraw.Draw(image)
+    sun_x, sun_y, radius = width * (0.2 + 0.6 * ((n * 37) % 100) / 100), height * 0.32, height * 0.08
+    draw.ellipse((sun_x - radius, sun_y - radius, sun_x + radius, sun_y + radius),
+                 fill=_blend(horizon, (255, 245, 220), 0.7))
+    land = LANDS[(n * 5) % len(LANDS)]
+    for layer in range(3):
+        base = height * (0.5 + 0.15 * layer)
+        points = [(0, height)]
+        for step in range(13):
+            x = width * step / 12
+            bump = ((n * 131 + layer * 71 + step * 53) % 97) / 97
+            points.append((x, base - height * 0.12 * bump))
+        points.append((width, height))
+        draw.polygon(points, fill=_blend(horizon, land, 0.45 + 0.27 * layer))
+    grain = fixtures.noise(size, 10, seed=n).convert("RGB")
+    image = ImageChops.add(image, grain, 1, -128)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     name = NAMES[n % len(NAMES)] + (f" {n // len(NAMES) + 1}" if n >= len(NAMES) else "")

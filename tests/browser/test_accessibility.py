@@ -75,3 +75,32 @@ def test_error_page(page, axe, users, color_scheme):
     page.goto("/images/no-such-image")
     expect(page.locator("main")).to_be_visible()
     axe(page, "a 404 page")
+
+
+def test_lightbox_open(page, axe, seed, color_scheme):
+    images = seed(3)
+    page.goto("/")
+    page.locator("ul.grid a.tile").nth(1).click()
+    lightbox = page.locator("dialog#lightbox")
+    expect(lightbox).to_have_attribute("open", "")
+    expect(lightbox.locator(".lightbox-title")).to_have_text(images[1]["title"])
+    axe(page, "the lightbox")
+
+
+def test_upload_page_with_results(page, axe, users, seed, color_scheme):
+    seed(1)
+    pages.sign_in(page, *ADMIN)
+    page.goto("/upload")
+    duplicate = pages.photo(0)  # the seeded image's bytes again
+    fresh = pages.photo(5, size=(480, 320))
+    pages.drop_files(page, "#dropzone", [
+        (fresh[1], "image/jpeg", fresh[0]),
+        ("again.jpg", "image/jpeg", duplicate[0]),
+        pages.NOT_AN_IMAGE,
+    ])
+    items = page.locator("ul#upload-list li.upload-item")
+    expect(items).to_have_count(3)
+    for state in ("done", "duplicate", "error"):
+        expect(items.and_(page.locator(f"[data-state={state}]"))).to_have_count(1)
+    expect(page.locator("#upload-summary")).to_contain_text("1 failed")
+    axe(page, "the upload page with results")

@@ -1,0 +1,66 @@
+"""Screenshots of the grid, the lightbox and the upload panel, light and dark.
+
+Saved under artifacts/screenshots/ (``make screenshots`` copies them to
+docs/screenshots/ for the README). Each test also checks the page shows what
+the picture is meant to show, so a broken page never becomes the README's picture.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser import pages
+from tests.browser.conftest import UPLOADER, VIEWPORT
+
+pytestmark = pytest.mark.parametrize("color_scheme", ["light", "dark"])
+
+ALL_IMAGES_SHOWN = """() => Array.from(document.querySelectorAll(
+  'ul.grid img, #lightbox img, #upload-list img')).every(i => i.complete && i.naturalWidth > 0)"""
+
+
+def saved(page, name: str, full_page: bool = False):
+    """Take the screenshot once every picture on screen has loaded; check the PNG."""
+    page.wait_for_function(ALL_IMAGES_SHOWN)
+    path = pages.screenshot(page, name, full_page=full_page)
+    with Image.open(path) as shot:
+        assert shot.width == VIEWPORT["width"]
+        assert shot.height == VIEWPORT["height"] or full_page and shot.height > VIEWPORT["height"]
+        colours = shot.convert("RGB").resize((64, 64)).getcolors(64 * 64)
+        assert colours is None or len(colours) > 50, f"{name} looks blank"
+    return path
+
+
+def test_grid(page, seed, color_scheme):
+    seed(12)
+    page.goto("/")
+    expect(page.locator("ul.grid a.tile")).to_have_count(12)
+    saved(page, f"grid-{color_scheme}")
+
+
+def test_lightbox(page, seed, color_scheme):
+    images = seed(12)
+    page.goto("/")
+    page.locator("ul.grid a.tile").nth(2).click()
+    lightbox = page.locator("dialog#lightbox")
+    expect(lightbox).to_have_attribute("open", "")
+    expect(lightbox.locator(".lightbox-title")).to_have_text(images[2]["title"])
+    page.locator("button.lightbox-close").blur()  # no focus ring in the picture
+    saved(page, f"lightbox-{color_scheme}")
+
+
+def test_upload_panel(page, seed, color_scheme):
+    seed(1)
+    pages.sign_in(page, *UPLOADER)
+    page.goto("/upload")
+    again, _ = pages.photo(0)
+    files = [(name, "image/jpeg", data) for data, name in
+             (pages.photo(n, size=(480, 320)) for n in (3, 4, 6))]
+    pages.drop_files(page, "#dropzone", files + [
+        ("Harbour at dawn (copy).jpg", "image/jpeg", again), pages.NOT_AN_IMAGE])
+    items = page.locator("ul#upload-list li.upload-item")
+    expect(items).to_have_count(5)
+    expect(page.locator("#upload-summary")).to_contain_text("3 uploaded")
+    expect(page.locator("#upload-summary")).to_contain_text("1 failed")
+    saved(page, f"upload-{color_scheme}", full_page=True)
