@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.web.images import distinct_png
@@ -26,10 +24,3 @@ def add_image(runtime):
         return runtime.service.upload(data, filename, uploaded_by=uploaded_by, title=title).image
 
     return add
-
-
-def csrf_of(html: str) -> str:
-    """The first CSRF token in a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)

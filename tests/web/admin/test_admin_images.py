@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gallery.service import Actor
-from tests.web.admin.conftest import csrf_of
+from tests.web.admin.forms import csrf_of
 
 ROW = re.compile(r'<tr id="image-([0-9a-f]{32})">')
 

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from gallery.keys import new_image_id
-from tests.web.admin.conftest import csrf_of
+from tests.web.admin.forms import csrf_of
 
 
 @pytest.fixture
