@@ -10,6 +10,7 @@ Layout under the prefix::
     secret_key                  the generated session key
     images/<id>/original        the stored original
     images/<id>/meta.json       the image's own record (reindex reads these)
+    images/<id>/deleted.json    written before a delete starts: the image is going
     images/<id>/<variant>.webp  thumbnails
     audit/<inverted time>-<uuid>.json  the audit log, newest first in a listing
     doctor/<uuid>               a short-lived probe written by ``gallery doctor``
@@ -84,6 +85,10 @@ class Keys:
 
     def meta(self, image_id: str) -> str:
         return self._key(f"images/{self._id(image_id)}/meta.json")
+
+    def tombstone(self, image_id: str) -> str:
+        """Marks an image whose delete has begun; it is removed last of all."""
+        return self._key(f"images/{self._id(image_id)}/deleted.json")
 
     def variant(self, image_id: str, name: str) -> str:
         if not _VARIANT.match(name):

@@ -571,7 +571,7 @@ class GalleryService:
     # -- deleting -------------------------------------------------------------
 
     def delete(self, image_id: str, *, actor: Actor) -> None:
-        """Delete an image: its index entry first, then its objects.
+        """Delete an image: a tombstone, then its index entry, then its objects.
 
         An id no longer in the index whose objects are still there (a delete
         that was interrupted) is finished off.
@@ -589,13 +589,15 @@ class GalleryService:
         if record is None:
             record = self._leftover_record(image_id)
             _authorize(record, actor)
+            self._mark_deleted([image_id], actor)
         else:
             _authorize(record, actor)
+            self._mark_deleted([image_id], actor)
 
             def remove(value: IndexValue) -> Any:
                 return value["images"].pop(image_id, None)
 
-            self.index.update(remove)
+            self._unmark_on_failure([image_id], lambda: self.index.update(remove))
         try:
             self.delete_objects(image_id)
         finally:  # out of the index is deleted for everyone: record it even if objects remain
@@ -606,8 +608,8 @@ class GalleryService:
 
         Permission is as for :meth:`delete` and is checked for every image
         before anything changes: one image the actor may not delete refuses the
-        whole request. An interruption after the index write leaves only
-        orphans, which ``gallery cleanup`` removes.
+        whole request. Each image gets its tombstone before the index write,
+        so an interrupted run is finished by ``gallery cleanup``.
 
         Returns:
             The ids deleted, in the order given; ids that are malformed or not
@@ -619,12 +621,13 @@ class GalleryService:
             StorageUnavailable: the storage did not answer; images may be out
                 of the index already, and deleting again finishes the job.
         """
-        wanted = list(dict.fromkeys(i for i in ids if is_image_id(i)))
         snapshot = self.index.snapshot()
+        wanted = [i for i in dict.fromkeys(ids) if is_image_id(i) and i in snapshot.images]
         for image_id in wanted:
-            record = snapshot.images.get(image_id)
-            if record is not None:
-                _authorize(record, actor)
+            _authorize(snapshot.images[image_id], actor)
+        if not wanted:
+            return []
+        self._mark_deleted(wanted, actor)
 
         def remove(value: IndexValue) -> Any:
             images = value["images"]
@@ -634,12 +637,14 @@ class GalleryService:
             removed = [image_id for image_id in wanted if images.pop(image_id, None) is not None]
             return removed if removed else Unchanged(removed)
 
-        removed: list[str] = self.index.update(remove)
+        removed: list[str] = self._unmark_on_failure(wanted, lambda: self.index.update(remove))
+        gone_already = [image_id for image_id in wanted if image_id not in removed]
+        if gone_already:  # deleted by someone else meanwhile: finish theirs too
+            self._each(self.delete_objects, gone_already)
         if not removed:
             return removed
         try:
-            for image_id in removed:
-                self.delete_objects(image_id)
+            self._each(self.delete_objects, removed)
         finally:
             self._record_audit(actor.username, "images.delete", "", count=len(removed),
                                ids=removed[:100])
@@ -665,13 +670,86 @@ class GalleryService:
         Raises:
             StorageUnavailable: the storage did not answer.
         """
-        original, meta = self.keys.original(image_id), self.keys.meta(image_id)
         listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
-        others = [key for key in listed if key not in (original, meta)]
-        # meta.json goes last and only once everything else is gone, so an
-        # interrupted delete can be finished by deleting again.
-        for key in [original, *others, meta]:
+        for key in delete_order(self.keys, image_id, listed):
             self.storage.delete(key, missing_ok=True)
+
+    def _mark_deleted(self, image_ids: list[str], actor: Actor) -> None:
+        """Write each image's tombstone, before its index entry goes.
+
+        From then on the delete is only ever finished, never undone: ``reindex``
+        does not bring the image back and ``gallery cleanup`` completes it. So an
+        image missing from the index *without* a tombstone was lost by accident,
+        and cleanup puts it back instead of removing it.
+        """
+        stamp = orjson.dumps({"deleted_at": format_timestamp(self.clock()),
+                              "deleted_by": actor.username})
+
+        def mark(image_id: str) -> None:
+            self.storage.put(self.keys.tombstone(image_id), stamp, content_type=JSON_TYPE)
+
+        self._each(mark, image_ids)
+
+    def _unmark_on_failure(self, image_ids: list[str], step: Callable[[], Any]) -> Any:
+        """Run the index change of a delete; if it fails, take the tombstones back."""
+        try:
+            return step()
+        except BaseException:
+            try:
+                self._each(lambda image_id: self.storage.delete(
+                    self.keys.tombstone(image_id), missing_ok=True), image_ids)
+            except GalleryError:  # the delete stays pending; cleanup will finish it
+                log.warning("could not withdraw the delete marks of %d image(s)", len(image_ids))
+            raise
+
+    def _each(self, work: Callable[[str], Any], image_ids: list[str]) -> None:
+        """``work`` for every id, a few at a time (each is a storage round trip)."""
+        if len(image_ids) <= 1:
+            for image_id in image_ids:
+                work(image_id)
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(image_ids))) as pool:
+            for _ in pool.map(work, image_ids):
+                pass
+
+    def adopt(self, image_ids: Iterable[str], *, workers: int = 8) -> tuple[list[str], list[str]]:
+        """Put images back into the index whose entry went missing but whose objects did not.
+
+        An image qualifies when it has its original and a readable ``meta.json``
+        and no tombstone (it is not being deleted), and is not in the index. One
+        compare-and-swap adds them all.
+
+        Returns:
+            The ids added, and the ids left out because the same picture is
+            already in the gallery under another id.
+
+        Raises:
+            StorageUnavailable: the storage did not answer.
+        """
+        listing: dict[str, dict[str, ObjectInfo]] = {}
+        for image_id in dict.fromkeys(image_ids):
+            if not is_image_id(image_id):
+                continue
+            prefix = self.keys.image_prefix(image_id)
+            objects = {info.key[len(prefix):]: info for info in self.storage.list(prefix)}
+            if "deleted.json" not in objects:
+                listing[image_id] = objects
+        found, _damaged = self._read_records(listing, workers)
+
+        def add(value: IndexValue) -> Any:
+            images = value["images"]
+            fresh = {i: r for i, r in found.items() if i not in images}
+            kept, duplicates = _without_duplicates({**images, **fresh}, images)
+            added = [i for i in fresh if i in kept]
+            for image_id in added:
+                images[image_id] = fresh[image_id]
+            result = (sorted(added), sorted(duplicates))
+            return result if added else Unchanged(result)
+
+        if not found:
+            return [], []
+        added, duplicates = self.index.update(add)
+        return added, duplicates
 
     # -- repairs --------------------------------------------------------------
 
@@ -755,9 +833,9 @@ class GalleryService:
         their original exists, images deleted meanwhile are not revived, and
         an edit newer than the ``meta.json`` read here (higher ``rev``) wins.
         An image is rebuilt only from an original plus a readable
-        ``meta.json``; so one whose delete stopped before its original was
-        removed comes back (delete it again), while one whose original is gone
-        does not.
+        ``meta.json`` and only when it carries no tombstone, so an image whose
+        delete was interrupted does not come back (``gallery cleanup`` finishes
+        that delete).
 
         Raises:
             Conflict: too many concurrent writers for too long.
@@ -831,7 +909,8 @@ class GalleryService:
         self, listing: Mapping[str, Mapping[str, ObjectInfo]], workers: int
     ) -> tuple[dict[str, Record], list[str]]:
         """Records rebuilt from ``meta.json`` for images whose original exists."""
-        wanted = [i for i, objects in listing.items() if "original" in objects and "meta.json" in objects]
+        wanted = [i for i, objects in listing.items()
+                  if "original" in objects and "meta.json" in objects and "deleted.json" not in objects]
 
         def read(image_id: str) -> Record | None:
             try:
@@ -867,6 +946,16 @@ class GalleryService:
 
 class _IdTaken(Conflict):
     """An imported image's id belongs to another image already in the index."""
+
+
+def delete_order(keys: Keys, image_id: str, listed: Iterable[str]) -> list[str]:
+    """The order an image's objects are removed in: the original first, then the
+    thumbnails, ``meta.json``, and the tombstone last, so an interrupted delete is
+    still recognisable as one and can be finished."""
+    present = set(listed)
+    original, meta, tombstone = keys.original(image_id), keys.meta(image_id), keys.tombstone(image_id)
+    middle = sorted(present - {original, meta, tombstone})
+    return [key for key in (original, *middle, meta, tombstone) if key in present]
 
 
 def _sha256(data: bytes) -> str:

@@ -2,9 +2,17 @@
 
 What is looked for, in one listing of the prefix and one read of the index:
 
-* **orphans**: objects under ``images/`` that belong to no index entry
-  (an interrupted delete or upload). Removed, the original first and
+* **orphans**: objects under ``images/`` that belong to no index entry and
+  are not a whole image (an upload that stopped before its ``meta.json``), or
+  duplicate a picture the index has. Removed, the original first and
   ``meta.json`` last, as a delete does.
+* **unindexed** images: an original and a ``meta.json`` but no index entry and
+  no tombstone, so nobody deleted them (an upload that stopped just before its
+  index write, or an index that lost entries). Put back into the index, never
+  removed.
+* **interrupted** deletes: images with a tombstone (``deleted.json``, written
+  before a delete touches anything). The delete is finished: the index entry
+  goes if it is still there, then every object, the tombstone last.
 * **dangling** index entries, whose original is missing. Removed from the
   index by compare-and-swap, with whatever objects they still have.
 * **regenerable** entries whose original exists but a thumbnail or
@@ -32,7 +40,8 @@ from gallery.errors import GalleryError
 from gallery.imaging import VARIANT_SIZES
 from gallery.index import IndexValue
 from gallery.keys import Keys
-from gallery.service import GalleryService
+from gallery.documents import Unchanged
+from gallery.service import GalleryService, delete_order
 from gallery.storage.base import ObjectInfo, Storage
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,8 @@ class CleanupReport:
         dry_run: nothing was changed.
         grace: the grace period used, in seconds.
         orphans: objects under ``images/`` of no index entry, old enough to remove.
+        unindexed: ids of whole images missing from the index: put back.
+        interrupted: ids of images whose delete began (a tombstone) but did not finish.
         dangling: ids in the index whose original is missing.
         regenerable: ``(id, missing names)`` of indexed images whose original
             exists but thumbnails (``sm.webp`` ...) or ``meta.json`` are missing.
@@ -65,13 +76,15 @@ class CleanupReport:
         young: keys and ids left alone because they are younger than ``grace``.
         unknown: objects under the prefix that are not the gallery's; left alone.
         removed: keys deleted, and ``index:<id>`` for each index entry dropped.
-        regenerated: keys written again.
+        regenerated: keys written again, and ``index:<id>`` for each entry put back.
         failed: ``(key or id, reason)`` of repairs that did not work.
     """
 
     dry_run: bool
     grace: int
     orphans: list[Found] = field(default_factory=list)
+    unindexed: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
     regenerable: list[tuple[str, list[str]]] = field(default_factory=list)
     expired: list[Found] = field(default_factory=list)
@@ -84,7 +97,8 @@ class CleanupReport:
     @property
     def is_clean(self) -> bool:
         """Whether nothing needed repair (young and unknown objects do not count)."""
-        return not (self.orphans or self.dangling or self.regenerable or self.expired)
+        return not (self.orphans or self.unindexed or self.interrupted or self.dangling
+                    or self.regenerable or self.expired)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +106,8 @@ class CleanupReport:
             "grace": self.grace,
             "is_clean": self.is_clean,
             "orphans": [found.to_json() for found in self.orphans],
+            "unindexed": list(self.unindexed),
+            "interrupted": list(self.interrupted),
             "dangling": list(self.dangling),
             "regenerable": [{"id": i, "missing": list(m)} for i, m in self.regenerable],
             "expired": [found.to_json() for found in self.expired],
@@ -109,6 +125,12 @@ class CleanupReport:
             total = sum(found.size for found in self.orphans)
             out.append(f"Orphaned objects: {len(self.orphans)} ({_size(total)})")
             out += [f"  {f.key}  {_size(f.size)}  {_age(f.age)} old" for f in self.orphans]
+        if self.unindexed:
+            out.append(f"Whole images missing from the index (put back): {len(self.unindexed)}")
+            out += [f"  {image_id}" for image_id in self.unindexed]
+        if self.interrupted:
+            out.append(f"Deletes that did not finish (finished now): {len(self.interrupted)}")
+            out += [f"  {image_id}" for image_id in self.interrupted]
         if self.dangling:
             out.append(f"Index entries whose original is missing: {len(self.dangling)}")
             out += [f"  {image_id}" for image_id in self.dangling]
@@ -226,13 +248,22 @@ class Cleanup:
 
         orphans: dict[str, list[ObjectInfo]] = {}
         for image_id, infos in groups.items():
-            if image_id in snapshot.images:
+            names = {info.key: info for info in infos}
+            tombstone = names.get(self.keys.tombstone(image_id))
+            if tombstone is not None:  # a delete began: only ever finished
+                if tombstone.updated <= self.cutoff:
+                    report.interrupted.append(image_id)
+                else:
+                    report.young.append(image_id)
+            elif image_id in snapshot.images:
                 self._check_indexed(report, image_id, snapshot.images[image_id], infos)
-            elif all(info.updated <= self.cutoff for info in infos):
+            elif any(info.updated > self.cutoff for info in infos):
+                report.young += [info.key for info in infos]
+            elif self.keys.original(image_id) in names and self.keys.meta(image_id) in names:
+                report.unindexed.append(image_id)
+            else:
                 orphans[image_id] = infos
                 report.orphans += [self._found(info) for info in infos]
-            else:
-                report.young += [info.key for info in infos]
         for image_id, record in snapshot.images.items():
             if image_id not in groups:
                 self._check_indexed(report, image_id, record, [])
@@ -284,6 +315,8 @@ class Cleanup:
     def repair(self, report: CleanupReport, orphans: dict[str, list[ObjectInfo]]) -> None:
         """Carry out what :meth:`survey` found; failures go to ``report.failed``."""
         self._remove_orphans(report, orphans)
+        self._put_back(report)
+        self._finish_deletes(report)
         self._drop_dangling(report)
         self._regenerate(report)
         self._remove_expired(report)
@@ -296,6 +329,40 @@ class Cleanup:
                 report.young += [info.key for info in infos]
                 continue
             self._delete(report, _delete_order(infos, self.keys, image_id))
+
+    def _put_back(self, report: CleanupReport) -> None:
+        """Return whole images to the index; copies of a picture it has are removed."""
+        if not report.unindexed:
+            return
+        try:
+            added, duplicates = self.service.adopt(report.unindexed)
+        except GalleryError as err:
+            report.failed += [(image_id, err.message) for image_id in report.unindexed]
+            return
+        report.regenerated += [f"index:{image_id}" for image_id in added]
+        for image_id in duplicates:
+            listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
+            self._delete(report, _delete_order_keys(listed, self.keys, image_id))
+
+    def _finish_deletes(self, report: CleanupReport) -> None:
+        """Finish deletes that were interrupted: the index entry, then the objects."""
+        if not report.interrupted:
+            return
+        pending = set(report.interrupted)
+
+        def drop(value: IndexValue) -> Any:
+            dropped = [i for i in report.interrupted if value["images"].pop(i, None) is not None]
+            return dropped if dropped else Unchanged(dropped)
+
+        try:
+            dropped = self.service.index.update(drop)
+        except GalleryError as err:
+            report.failed += [(image_id, err.message) for image_id in sorted(pending)]
+            return
+        report.removed += [f"index:{image_id}" for image_id in dropped]
+        for image_id in report.interrupted:
+            listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
+            self._delete(report, _delete_order_keys(listed, self.keys, image_id))
 
     def _delete(self, report: CleanupReport, keys: Iterable[str]) -> None:
         for key in keys:
@@ -357,9 +424,5 @@ def _delete_order(infos: list[ObjectInfo], keys: Keys, image_id: str) -> list[st
 
 
 def _delete_order_keys(listed: list[str], keys: Keys, image_id: str) -> list[str]:
-    """The original first and ``meta.json`` last, as a delete does."""
-    if not image_id:
-        return listed
-    original, meta = keys.original(image_id), keys.meta(image_id)
-    middle = [key for key in listed if key not in (original, meta)]
-    return [key for key in (original, *middle, meta) if key in listed]
+    """As a delete does it (:func:`gallery.service.delete_order`)."""
+    return delete_order(keys, image_id, listed) if image_id else listed

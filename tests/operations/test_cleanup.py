@@ -22,22 +22,82 @@ def test_a_consistent_gallery_is_clean(runtime, upload, later):
     assert "Everything is consistent." in report.lines()
 
 
+def _unindex(runtime: Runtime, image_id: str) -> None:
+    runtime.service.index.update(lambda value: value["images"].pop(image_id) and None)
+
+
+def _half_uploaded(runtime: Runtime, image_id: str) -> None:
+    """As an upload that stopped before its meta.json and index entry leaves it."""
+    _unindex(runtime, image_id)
+    runtime.storage.delete(runtime.keys.meta(image_id))
+
+
 def test_orphan_objects_are_found_and_removed(runtime, upload, later):
     keep = upload(1)
     orphan = upload(2)
-    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    _half_uploaded(runtime, orphan)
     orphan_keys = _keys_of(runtime, orphan)
 
     report = runtime.operations.cleanup(dry_run=False, actor="ada", now=later)
     assert {found.key for found in report.orphans} == orphan_keys
     assert set(report.removed) == orphan_keys
     assert report.removed[0] == runtime.keys.original(orphan)  # original first
-    assert report.removed[-1] == runtime.keys.meta(orphan)  # meta.json last
     assert _keys_of(runtime, orphan) == set()
     assert runtime.service.get(keep)["id"] == keep
     entry = runtime.audit.latest(1)[0]
     assert (entry.actor, entry.action, entry.details["removed"]) == ("ada", "gallery.cleanup",
                                                              len(orphan_keys))
+
+
+def test_a_whole_image_the_index_lost_is_put_back_not_removed(runtime, upload, later):
+    lost = upload(1, title="Harbour")
+    _unindex(runtime, lost)
+    keys = _keys_of(runtime, lost)
+
+    dry = runtime.operations.cleanup(dry_run=True, actor="cli", now=later)
+    assert dry.unindexed == [lost] and dry.orphans == []
+    assert "Whole images missing from the index (put back): 1" in dry.lines()
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert report.regenerated == [f"index:{lost}"] and report.removed == []
+    assert runtime.service.get(lost)["title"] == "Harbour"
+    assert _keys_of(runtime, lost) == keys
+    assert runtime.operations.cleanup(dry_run=True, actor="cli", now=later).is_clean
+
+
+def test_a_lost_copy_of_a_picture_the_gallery_has_is_removed(runtime, upload, later):
+    lost = upload(1)
+    _unindex(runtime, lost)
+    again = upload(1)  # the same picture, uploaded again under a new id
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert report.unindexed == [lost]
+    assert _keys_of(runtime, lost) == set()
+    assert list(runtime.service.index.snapshot().images) == [again]
+
+
+def test_an_interrupted_delete_is_finished(runtime, upload, later):
+    keep, indexed, unindexed = upload(1), upload(2), upload(3)
+    tombstone = b'{"deleted_at": "2026-01-01T00:00:00.000Z", "deleted_by": "ada"}'
+    # stopped after its tombstone, before the index write:
+    runtime.storage.put(runtime.keys.tombstone(indexed), tombstone)
+    # stopped after the index write, before the objects went:
+    runtime.storage.put(runtime.keys.tombstone(unindexed), tombstone)
+    _unindex(runtime, unindexed)
+
+    runtime.service.reindex()  # reindex brings neither back
+    assert set(runtime.service.index.snapshot().images) == {keep, indexed}
+    report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
+    assert sorted(report.interrupted) == sorted([indexed, unindexed])
+    assert report.removed[-1] == runtime.keys.tombstone(report.interrupted[-1])  # the mark goes last
+    assert list(runtime.service.index.snapshot().images) == [keep]
+    assert _keys_of(runtime, indexed) == _keys_of(runtime, unindexed) == set()
+
+
+def test_a_young_tombstone_is_a_delete_in_progress(runtime, upload, later):
+    image_id = upload(1)
+    runtime.storage.put(runtime.keys.tombstone(image_id), b"{}")
+    report = runtime.operations.cleanup(dry_run=False, actor="cli")
+    assert report.interrupted == [] and image_id in report.young
+    assert runtime.service.get(image_id)["id"] == image_id
 
 
 def test_dangling_index_entry_is_dropped_with_its_leftovers(runtime, upload, later):
@@ -85,7 +145,7 @@ def test_missing_meta_is_rewritten_from_the_index(runtime, upload, later):
 
 def test_young_objects_are_left_alone(runtime, upload):
     orphan = upload(1)
-    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    _half_uploaded(runtime, orphan)
     keys = _keys_of(runtime, orphan)
 
     report = runtime.operations.cleanup(dry_run=False, actor="cli")  # now: all is young
@@ -96,8 +156,10 @@ def test_young_objects_are_left_alone(runtime, upload):
 
 
 def test_dry_run_changes_nothing_at_all(runtime, upload, later):
-    orphan, gone, thin, bare = (upload(seed) for seed in range(4))
-    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    orphan, gone, thin, bare, lost, deleting = (upload(seed) for seed in range(6))
+    _half_uploaded(runtime, orphan)
+    _unindex(runtime, lost)
+    runtime.storage.put(runtime.keys.tombstone(deleting), b"{}")
     runtime.storage.delete(runtime.keys.original(gone))
     runtime.storage.delete(runtime.keys.variant(thin, "sm"))
     runtime.storage.delete(runtime.keys.meta(bare))
@@ -109,6 +171,8 @@ def test_dry_run_changes_nothing_at_all(runtime, upload, later):
     assert snapshot_bucket(runtime.storage) == before
     assert not report.is_clean and report.removed == [] and report.regenerated == []
     assert report.dangling == [gone]
+    assert {runtime.keys.image_id_of(found.key) for found in report.orphans} == {orphan}
+    assert (report.unindexed, report.interrupted) == ([lost], [deleting])
     assert {i for i, _ in report.regenerable} == {thin, bare}
     assert [found.key for found in report.expired] == [runtime.keys.throttle("0" * 64)]
     assert [found.key for found in report.unknown] == ["g/notes/readme.txt"]
@@ -131,7 +195,7 @@ def test_expired_counters_go_and_unknown_objects_stay(runtime, later):
 
 def test_report_as_json(runtime, upload, later):
     orphan = upload(1)
-    runtime.service.index.update(lambda value: value["images"].pop(orphan) and None)
+    _half_uploaded(runtime, orphan)
     report = runtime.operations.cleanup(dry_run=True, actor="cli", now=later).to_json()
     assert report["dry_run"] is True and report["is_clean"] is False
     assert {item["key"] for item in report["orphans"]} == _keys_of(runtime, orphan)

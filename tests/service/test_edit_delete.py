@@ -18,6 +18,7 @@ from tests.service import (
     make_image,
     make_service,
 )
+from tests.support.faulty import FaultyStorage
 
 
 def upload(service: GalleryService, seed: int = 0, by: str = "alice") -> str:  # noqa: F811
@@ -175,3 +176,29 @@ def test_an_interrupted_delete_can_be_finished(failing: str) -> None:
     assert image_keys(bucket, service.keys) == []
     with pytest.raises(NotFound):
         service.delete(image_id, actor=ALICE)
+
+
+def test_a_delete_marks_the_image_before_its_index_entry_goes() -> None:
+    bucket = FailingDeletes()
+    service = make_service(bucket)
+    image_id = upload(service)
+    bucket.failing = "/original"
+    with pytest.raises(StorageUnavailable):
+        service.delete(image_id, actor=ALICE)
+    tombstone = orjson.loads(bucket.get(service.keys.tombstone(image_id)))
+    assert tombstone["deleted_by"] == "alice"
+    service.reindex()  # the original and meta.json are still there, yet it stays deleted
+    assert image_id not in service.index.snapshot().images
+
+
+def test_a_delete_whose_index_write_fails_changes_nothing() -> None:
+    bucket = FaultyStorage(MemoryStorage())
+    service = make_service(bucket)
+    image_id = upload(service)
+    objects = image_keys(bucket, service.keys)
+    bucket.fail(lambda op, key: op == "put" and key.endswith("index.json"))
+    with pytest.raises(StorageUnavailable):
+        service.delete(image_id, actor=ALICE)
+    bucket.heal()
+    assert image_id in service.index.snapshot().images
+    assert image_keys(bucket, service.keys) == objects  # and no tombstone is left behind
