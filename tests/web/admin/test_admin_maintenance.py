@@ -136,3 +136,17 @@ def test_export_streams_a_zip_of_the_originals_and_a_manifest(admin, runtime, ad
     assert {r["id"] for r in manifest["images"]} == {i["id"] for i in images}
     entry = runtime.audit.latest(1)[0]
     assert (entry.actor, entry.action, entry.details["images"]) == ("ada", "gallery.export", 2)
+
+
+def test_cleanup_puts_back_a_whole_image_missing_from_the_index(admin, runtime, add_image):
+    image = add_image("lost.png")
+    runtime.service.index.update(lambda value: value["images"].pop(image["id"]))
+    page = admin.get("/admin/cleanup").text
+    assert "Whole images missing from the index: 1" in page and image["id"] in page
+    assert image["id"] not in runtime.service.index.snapshot().images
+
+    confirm = admin.get("/admin/cleanup/run").text
+    done = admin.request("POST", "/admin/cleanup/run", data={"csrf_token": csrf_of(confirm)})
+    assert done.status_code == 200
+    assert image["id"] in runtime.service.index.snapshot().images
+    assert admin.get(f"/media/{image['id']}").status_code == 200
