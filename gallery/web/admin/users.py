@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_user
@@ -55,7 +57,6 @@ def _list(create_form: CreateUserForm | None = None, status: int = 200):
         roles=ROLES,
         me=me(),
         create_form=create_form or CreateUserForm(formdata=None),
-        confirm=ConfirmForm(),
     ), status
 
 
@@ -79,8 +80,12 @@ def create_user():
     return redirect(url_for("admin.users"))
 
 
-def _change_with_details(action: str, apply, success: str):
-    """Run ``apply() -> (target, details)``; audit and flash it, or show why not."""
+#: A change to one account: returns the audit entry's target and details.
+_Apply = Callable[[], tuple[str, dict[str, Any]]]
+
+
+def _change(action: str, apply: _Apply, success: str):
+    """Run ``apply()``; audit and flash it, or show the users page with why not."""
     try:
         target, details = apply()
     except GalleryError as err:
@@ -100,13 +105,13 @@ def set_role(username: str):
         flash(f"{username} is already {form.role.data}.", "info")
         return redirect(url_for("admin.users"))
 
-    def apply() -> tuple:
+    def apply() -> tuple[str, dict[str, Any]]:
         user = _user(username)
         _not_yourself(user, "change the role of")
         changed = runtime().accounts.set_role(user.username, form.role.data)
         return changed.username, {"role": changed.role, "was": user.role}
 
-    return _change_with_details("user.role", apply, f"{username} is now {form.role.data}.")
+    return _change("user.role", apply, f"{username} is now {form.role.data}.")
 
 
 @bp.post("/users/<username>/password")
@@ -116,20 +121,20 @@ def set_password(username: str):
         flash(form_errors(form), "error")
         return _list(status=400)
 
-    def apply() -> tuple:
+    def apply() -> tuple[str, dict[str, Any]]:
         user = _user(username)
         changed = runtime().accounts.set_password(user.username, form.password.data)
         if changed.username == me():  # keep the admin who changed their own password signed in
             login_user(SessionUser(changed))
         return changed.username, {}
 
-    return _change_with_details(
+    return _change(
         "user.password", apply, f"New password set for {username}; their sessions have ended."
     )
 
 
 def _set_disabled(username: str, disabled: bool):
-    def apply() -> tuple:
+    def apply() -> tuple[str, dict[str, Any]]:
         user = _user(username)
         if disabled:
             _not_yourself(user, "disable")
@@ -137,10 +142,10 @@ def _set_disabled(username: str, disabled: bool):
         return changed.username, {}
 
     if disabled:
-        return _change_with_details(
+        return _change(
             "user.disable", apply, f"Disabled {username}: they cannot sign in, their tokens stop working."
         )
-    return _change_with_details("user.enable", apply, f"Enabled {username}.")
+    return _change("user.enable", apply, f"Enabled {username}.")
 
 
 @bp.post("/users/<username>/disable")
@@ -158,12 +163,12 @@ def delete_user(username: str):
     user = _user(username)
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        def apply() -> tuple:
+        def apply() -> tuple[str, dict[str, Any]]:
             _not_yourself(user, "delete")
             runtime().accounts.delete_user(user.username)
             return user.username, {"role": user.role}
 
-        return _change_with_details("user.delete", apply, f"Deleted {user.username}; their images stay.")
+        return _change("user.delete", apply, f"Deleted {user.username}; their images stay.")
     tokens = runtime().accounts.list_tokens(user.username)
     return render_template("admin/user_delete.html", user=user, tokens=tokens, form=form,
                            is_me=user.username == me())
