@@ -13,6 +13,11 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips (or fails under CI) with an install hint
+    expect = None
+
 from tests.imaging import fixtures
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.browser import pages
 from tests.browser.conftest import ADMIN
+from tests.browser.pages import expect
 
 TILES = "ul.grid > li > a.tile[data-id]"
 

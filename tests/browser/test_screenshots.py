@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from playwright.sync_api import expect
 
 from tests.browser import pages
 from tests.browser.conftest import UPLOADER, VIEWPORT
+from tests.browser.pages import expect
 
 pytestmark = pytest.mark.parametrize("color_scheme", ["light", "dark"])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from gallery.storage.local import FileStorage
 from tests.browser import pages
 from tests.browser.conftest import UPLOADER
+from tests.browser.pages import expect
 from tests.imaging import fixtures
 from tests.support.faulty import FaultyStorage
 
