@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from gallery.keys import new_image_id
+from gallery.web.admin.dashboard import CHART_HEIGHT, bars
 from tests.web.admin.forms import csrf_of
 
 
@@ -150,3 +151,14 @@ def test_cleanup_puts_back_a_whole_image_missing_from_the_index(admin, runtime, 
     assert done.status_code == 200
     assert image["id"] in runtime.service.index.snapshot().images
     assert admin.get(f"/media/{image['id']}").status_code == 200
+
+
+def test_chart_bars_scale_to_the_busiest_day():
+    drawn = bars([("2026-11-01", 0), ("2026-11-02", 1), ("2026-11-03", 200)])
+    assert [b.day for b in drawn] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert drawn[0].height == 0
+    assert drawn[1].height >= 2  # one upload next to a busy day stays visible
+    assert drawn[2].height == CHART_HEIGHT and drawn[2].y == 0
+    assert drawn[0].x < drawn[1].x < drawn[2].x
+    assert all(b.height == 0 for b in bars([("2026-11-01", 0), ("2026-11-02", 0)]))
+    assert bars([]) == []
