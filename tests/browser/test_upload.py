@@ -165,3 +165,24 @@ def test_retry_after_the_storage_failed(upload_page, answers, storage, runtime):
     expect_stored(page, name)
     expect(entry.locator("button.retry")).to_have_count(0)
     assert [i["filename"] for i in runtime.service.list_images(limit=10)[0]] == [name]
+
+
+def test_folder_picker_uploads_its_images_and_skips_the_rest(upload_page, tmp_path, runtime):
+    page = upload_page
+    folder = tmp_path / "holiday"
+    (folder / "day two").mkdir(parents=True)
+    names = []
+    for n, sub in ((0, ""), (1, "day two")):
+        data, name = pages.photo(n + 20, size=(480, 320))
+        (folder / sub / name).write_bytes(data)
+        names.append(name)
+    (folder / ".DS_Store").write_bytes(b"\0" * 64)
+    (folder / "notes.txt").write_text("what we did")
+    page.locator("input#folder").set_input_files(folder)
+    for name in names:
+        expect_stored(page, name)
+    expect(page.locator("ul#upload-list li.upload-item")).to_have_count(2)
+    expect(page.locator("#upload-summary")).to_contain_text("2 uploaded")
+    expect(page.locator("#upload-summary")).to_contain_text("2 skipped")
+    stored = sorted(i["filename"] for i in runtime.service.list_images(limit=10)[0])
+    assert stored == sorted(names)
