@@ -52,8 +52,7 @@ function loadMore() {
         else more.next.remove();
       }
       const label = pager && pager.querySelector("span");
-      const fetchedLabel = doc.querySelector("#pager span");
-      if (label && fetchedLabel) label.textContent = fetchedLabel.textContent;
+      if (label) label.textContent = `Pages ${grid.dataset.page}–${pageOfUrl(url)} of ${grid.dataset.pages}`;
       gridStatus.textContent = more.url ? "" : "That is every image.";
       more.failed = false;
       followScroll();
