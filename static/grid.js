@@ -175,7 +175,10 @@ function startLightbox() {
     const index = list.indexOf(tile);
     const total = Number(grid.dataset.total || "0");
     const offset = Number(grid.dataset.offset || "0");
-    set(".lightbox-position", total ? `${offset + index + 1} of ${total}` : "");
+    const position = total ? `${offset + index + 1} of ${total}` : "";
+    set(".lightbox-position", position);
+    // Read out what is now shown; the dialog's name alone is only read on opening.
+    set(".lightbox-announce", position ? `${d.title}, ${position}` : d.title);
     prev.disabled = index <= 0;
     next.disabled = index >= list.length - 1 && !more.url;
     document.title = `${d.title} · Gallery`;
