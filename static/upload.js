@@ -118,9 +118,7 @@ function addLink(item, image) {
 }
 
 function describeCounts() {
-  const parts = [`${counts.done} uploaded`];
-  if (counts.duplicate) parts.push(`${counts.duplicate} already in the gallery`);
-  parts.push(`${counts.error} failed`);
+  const parts = [`${counts.done} uploaded`, `${counts.duplicate} already in the gallery`, `${counts.error} failed`];
   if (counts.skipped) parts.push(`${counts.skipped} skipped (hidden or not images)`);
   return parts.join(", ");
 }
