@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gallery.web.views import GRID_SIZES
+from gallery.web.views import GRID_SIZES, placeholder
 from tests.imaging import fixtures as img
 from tests.web.conftest import UPLOADER
 from tests.web.images import distinct_png
@@ -342,3 +342,12 @@ def test_no_page_loads_anything_from_another_site(uploader):
         text = uploader.get(f"/static/{asset}").text
         assert not re.search(r"(https?:)?//[\w.-]+\.[a-z]{2,}/", text), asset
         assert "@import" not in text
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("#A1b2C3", "#a1b2c3"), ("red; background: url(//x.example/)", "#888888"),
+     ('#123456" onload="x', "#888888"), (None, "#888888"), (123, "#888888")],
+)
+def test_only_well_formed_placeholder_colours_reach_a_style_attribute(stored, shown):
+    assert placeholder({"placeholder": stored}) == shown
