@@ -133,6 +133,7 @@ function startLightbox() {
   let current = null; // the tile shown
   let depth = 0; // history entries this lightbox pushed
   let closingFromHistory = false;
+  let waiting = false; // a step past the last tile waits for the next page
 
   const tiles = () => Array.from(grid.querySelectorAll("a.tile"));
   const set = (selector, text) => { dialog.querySelector(selector).textContent = text; };
@@ -199,7 +200,14 @@ function startLightbox() {
     let list = tiles();
     let index = list.indexOf(current) + delta;
     if (index >= list.length && more.url) {
-      await loadMore();
+      if (waiting) return; // one page load at a time; further presses are dropped
+      waiting = true;
+      try {
+        await loadMore();
+      } finally {
+        waiting = false;
+      }
+      if (!dialog.open) return;
       list = tiles();
     }
     if (index < 0 || index >= list.length) return;
