@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template, request
@@ -88,9 +89,21 @@ def limits() -> dict[str, object]:
     }
 
 
-def render(form: UploadForm, outcomes: list[Outcome] | None = None, error: str | None = None) -> str:
+def hidden_in_folder(filename: str) -> bool:
+    """Whether a file came from a picked folder and is hidden there (``.DS_Store``, ``.git/...``).
+
+    Browsers send a folder's files with their path inside it; a single picked
+    file has no path and is always taken.
+    """
+    parts = re.split(r"[\\/]", filename)
+    return len(parts) > 1 and any(part.startswith(".") for part in parts)
+
+
+def render(form: UploadForm, outcomes: list[Outcome] | None = None, error: str | None = None,
+           skipped: int = 0) -> str:
     """The upload page: the form, the results of a form upload, and the limits for the script."""
-    return render_template("upload.html", form=form, outcomes=outcomes, error=error, limits=limits())
+    return render_template("upload.html", form=form, outcomes=outcomes, error=error,
+                           skipped=skipped, limits=limits())
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -102,13 +115,14 @@ def form():
         return render(form)
     if not form.validate():
         return render(form), 400
-    files = [f for f in request.files.getlist("images") if f and f.filename]
+    sent = [f for f in request.files.getlist("images") if f and f.filename]
+    files = [f for f in sent if not hidden_in_folder(f.filename)]
     if not files:
-        return render(form, error="Choose at least one image."), 400
+        return render(form, error="Choose at least one image.", skipped=len(sent)), 400
     if len(files) > runtime().settings["max_files"]:
         raise TooLarge(f"Send at most {runtime().settings['max_files']} files at once.")
     outcomes = [store_upload(f) for f in files]
     ok = [o for o in outcomes if o.status < 400]
     # Every file refused: answer with the first refusal's status so scripts see it.
     status = 200 if ok else outcomes[0].status
-    return render(form, outcomes), status
+    return render(form, outcomes, skipped=len(sent) - len(files)), status

@@ -224,15 +224,29 @@ def test_the_server_judges_files_the_page_would_have_let_through(uploader):
 
 
 def test_folder_picker_also_posts_without_javascript(uploader):
-    """Both pickers are named ``images``: the plain form sends a picked folder's files too."""
+    """Both pickers are named ``images``: the plain form sends a picked folder's files too,
+    leaving out the folder's hidden files as the script does."""
     token = uploader.csrf("/upload")
     response = uploader.request(
         "POST", "/upload", data={"csrf_token": token},
         files=[("images", ("a.png", distinct_png(5), "image/png")),
-               ("images", ("trip/b.png", distinct_png(6), "image/png"))],
+               ("images", ("trip/b.png", distinct_png(6), "image/png")),
+               ("images", ("trip/.DS_Store", b"\x00\x00\x00\x01Bud1", "application/octet-stream")),
+               ("images", ("trip/.thumbs/c.png", distinct_png(7), "image/png"))],
     )
     assert response.status_code == 200
     assert response.text.count("Uploaded.") == 2
+    assert "Skipped 2 hidden files in the folder." in response.text
+    assert ".DS_Store" not in response.text
+    titles = [link["data-title"] for link, _ in tiles(page(uploader, "/"))]
+    assert sorted(titles) == ["a", "b"]
+
+
+def test_a_folder_of_only_hidden_files_asks_for_images(uploader):
+    response = uploader.post_form(
+        "/upload", files=[("images", ("trip/.DS_Store", b"Bud1", "application/octet-stream"))])
+    assert response.status_code == 400
+    assert "Choose at least one image." in response.text
 
 
 # --- the image page -------------------------------------------------------------------------
