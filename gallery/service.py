@@ -366,11 +366,16 @@ class GalleryService:
             raise
 
         def add(value: IndexValue) -> Any:
+            current = value["images"].get(image_id)
+            if current is not None:
+                if current["sha256"] == record["sha256"]:
+                    # A reindex running meanwhile found our meta.json and took the
+                    # image in already: that is this upload, not a duplicate of it.
+                    return Unchanged(None)
+                raise _IdTaken(f"The id {image_id} is taken by a different image.")  # an import
             for other in value["images"].values():
                 if other["sha256"] in shas or other.get("upload_sha256") in shas:
                     return Unchanged(other)
-            if image_id in value["images"]:  # an import under a taken id
-                raise _IdTaken(f"The id {image_id} is taken by a different image.")
             value["images"][image_id] = record
             return None
 

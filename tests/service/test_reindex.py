@@ -245,3 +245,33 @@ def test_storage_down_during_reindex_changes_nothing() -> None:
     with pytest.raises(StorageUnavailable):
         service.reindex()
     assert bucket.get(service.keys.index) == before
+
+
+class ReindexAfterMeta(MemoryStorage):
+    """Runs ``hook`` once, right after the first ``meta.json`` is stored: an upload is
+    between its meta.json and its index write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hook: Any = None
+
+    def put(self, key: str, data: Any, **kwargs: Any) -> ObjectInfo:
+        info = super().put(key, data, **kwargs)
+        if key.endswith("meta.json") and self.hook is not None:
+            hook, self.hook = self.hook, None
+            hook()
+        return info
+
+
+def test_an_upload_a_reindex_took_in_midway_is_not_its_own_duplicate() -> None:
+    bucket = ReindexAfterMeta()
+    admin, uploader = make_service(bucket), make_service(bucket)
+    reports: list[Any] = []
+    bucket.hook = lambda: reports.append(admin.reindex())
+    result = uploader.upload(make_image("jpeg", seed=7), "a.jpg", uploaded_by="alice")
+    image_id = result.image["id"]
+    assert reports[0].added == [image_id]  # the reindex found it first
+    assert not result.duplicate
+    assert list(records(admin)) == [image_id]
+    assert {uploader.keys.image_id_of(k) for k in image_keys(bucket, uploader.keys)} == {image_id}
+    assert admin.media(image_id, "sm").size > 0
