@@ -1,21 +1,15 @@
-"""The admin pages in a real Chromium: saving in place, selecting many, accessibility.
-
-Uses the same Chromium, Playwright and axe-core as tests/browser, and skips (or
-fails under CI) the same way when they are missing.
-"""
+"""The admin pages in a real Chromium: saving in place, selecting many, accessibility."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from gallery.service import Actor
 from gallery.storage.memory import MemoryStorage
-from tests.browser import pages
-from tests.browser.conftest import AXE, CHROMIUM_ARGS, TIMEOUT_MS, chromium_path, unavailable
 from tests.web.conftest import ADMIN
+from tests.web.images import distinct_png
 
 
 @pytest.fixture
@@ -24,46 +18,27 @@ def storage():
     return MemoryStorage()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        unavailable("Playwright is not installed: pip install -e '.[dev]'")
-    executable = chromium_path()
-    if executable is None:
-        unavailable("Chromium is not installed: apt-get install chromium (or set CHROMIUM)")
-    driver = sync_playwright().start()
-    try:
-        try:
-            chromium = driver.chromium.launch(executable_path=executable, headless=True,
-                                              args=CHROMIUM_ARGS, timeout=60_000)
-        except Error as err:
-            unavailable(f"Chromium at {executable} did not start: {err.message.splitlines()[0]}")
-        yield chromium
-        chromium.close()
-    finally:
-        driver.stop()
+@pytest.fixture
+def add_image(runtime, users):
+    """Store an image uploaded by bob through the service; returns its record."""
+    counter = iter(range(10_000))
+
+    def add(filename: str = "photo.png", *, title: str | None = None) -> dict:
+        data = distinct_png(next(counter), (48, 32))
+        return runtime.service.upload(data, filename, uploaded_by="bob", title=title).image
+
+    return add
 
 
 @pytest.fixture
-def tab(browser, base_url, users) -> Iterator[Any]:
-    """A tab signed in as the admin; an uncaught script error fails the test."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(TIMEOUT_MS)
-    if AXE.is_file():
-        context.add_init_script(path=str(AXE))
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(f"{page.url}: {err}"))
+def tab(page, users) -> Any:
+    """A tab signed in as the admin."""
     page.goto("/login")
     page.fill("#username", ADMIN[0])
     page.fill("#password", ADMIN[1])
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
-    yield page
-    context.close()
-    assert not errors, "uncaught script errors in the page:\n" + "\n".join(errors)
+    return page
 
 
 def test_title_saves_in_place_without_leaving_the_page(tab, runtime, add_image):
@@ -113,10 +88,8 @@ def test_delete_selected_with_nothing_selected_asks_for_a_selection(tab, add_ima
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/images", "/admin/users", "/admin/tokens",
                                   "/admin/cleanup", "/admin/reindex", "/admin/doctor", "/admin/audit"])
-def test_admin_pages_pass_axe(tab, runtime, add_image, path):
-    if not AXE.is_file():
-        unavailable("axe-core is not installed: run `npm ci` in tests/browser")
+def test_admin_pages_pass_axe(tab, axe, runtime, add_image, path):
     add_image("harbour.png")
     runtime.accounts.create_token("bob", "backup")
     tab.goto(path)
-    pages.check_accessibility(tab, path)
+    axe(tab, path)
