@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,6 +61,10 @@ class InvalidKey(BadRequest):
     code = "invalid_key"
 
 
+_FORBIDDEN_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+"""Control characters and lone surrogates (a key is checked on every media request)."""
+
+
 def check_key(key: str) -> str:
     """Return ``key`` if every backend can store it, else raise :class:`InvalidKey`.
 
@@ -71,7 +76,7 @@ def check_key(key: str) -> str:
         raise InvalidKey("An object key must be a non-empty string.")
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         raise InvalidKey("An object key must be at most 1024 bytes.")
-    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in key):
+    if _FORBIDDEN_CHARACTERS.search(key):
         raise InvalidKey("An object key must not contain control characters.")
     if key.startswith("/") or key.endswith("/"):
         raise InvalidKey("An object key must not start or end with '/'.")
