@@ -75,6 +75,7 @@ from gallery.storage.base import (
 
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_.")
 _ESCAPES = tuple(f"%{b:02X}" for b in range(256))
+_PLAIN_SEGMENT = re.compile(r"[a-z0-9_\-][a-z0-9_.\-]*")  # only _SAFE bytes, no leading dot
 _MAX_NAME = 200  # longest encoded segment kept as it is (file names stop at 255 bytes)
 _HASHED_HEAD = 150  # how much of a long encoded segment stays readable
 _HASH_CHARS = 40
@@ -94,6 +95,8 @@ _CACHE_SETTLE_NS = 2_000_000_000  # a folder unchanged this long cannot hide a c
 
 def _encode_segment(segment: str) -> tuple[str, bool]:
     """The file name for one key segment, and whether it had to be hashed."""
+    if len(segment) <= _MAX_NAME and _PLAIN_SEGMENT.fullmatch(segment):
+        return segment, False  # the common case: nothing to escape
     raw = segment.encode("utf-8")
     name = "".join(
         chr(b) if b in _SAFE and not (i == 0 and b == 0x2E) else _ESCAPES[b]
