@@ -696,13 +696,21 @@ class GalleryService:
         self._each(mark, image_ids)
 
     def _unmark_on_failure(self, image_ids: list[str], step: Callable[[], Any]) -> Any:
-        """Run the index change of a delete; if it fails, take the tombstones back."""
+        """Run the index change of a delete; if it fails, take back the tombstones of
+        the images still in the index.
+
+        The write may have landed although it reported an error: those images are
+        out of the index, and their tombstones stay so that cleanup finishes the
+        delete instead of putting them back.
+        """
         try:
             return step()
         except BaseException:
             try:
+                self.index.forget()
+                still = [i for i in image_ids if i in self.index.snapshot().images]
                 self._each(lambda image_id: self.storage.delete(
-                    self.keys.tombstone(image_id), missing_ok=True), image_ids)
+                    self.keys.tombstone(image_id), missing_ok=True), still)
             except GalleryError:  # the delete stays pending; cleanup will finish it
                 log.warning("could not withdraw the delete marks of %d image(s)", len(image_ids))
             raise

@@ -202,3 +202,15 @@ def test_a_delete_whose_index_write_fails_changes_nothing() -> None:
     bucket.heal()
     assert image_id in service.index.snapshot().images
     assert image_keys(bucket, service.keys) == objects  # and no tombstone is left behind
+
+
+def test_a_delete_whose_index_write_landed_unseen_keeps_its_tombstone() -> None:
+    bucket = FaultyStorage(MemoryStorage())
+    service = make_service(bucket)
+    image_id = upload(service)
+    bucket.fail(lambda op, key: op == "put" and key.endswith("index.json"), times=1, after=True)
+    with pytest.raises(StorageUnavailable):
+        service.delete(image_id, actor=ALICE)
+    service.index.forget()
+    assert image_id not in service.index.snapshot().images  # the write did land
+    assert bucket.exists(service.keys.tombstone(image_id))  # so cleanup finishes it, never revives it
