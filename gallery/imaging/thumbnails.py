@@ -36,9 +36,10 @@ much as 4; 5 and 6 save under 1% for more time. Thumbnails are made once and
 downloaded on every view, so the smaller files win."""
 
 OVERLAP_PIXELS = 500_000
-"""From this size up the largest variant is encoded in a thread of its own while the
-smaller ones are made: a 1600 px WebP takes about 140 ms at effort 4, the 800 and
-400 px ones together about 60 ms. Below it a thread costs more than it saves."""
+"""From this size up (of the largest variant) a second thread shares the work: the
+first resize runs as two halves at once, and the largest WebP encode (about 140 ms
+for 1600 px at effort 4) overlaps with making the 800 and 400 px ones (about 60 ms
+together). Below it a thread costs more than it saves."""
 
 _CORES = os.cpu_count() or 1
 
@@ -154,7 +155,7 @@ class _Background(Generic[T]):
         self._function, self._im = function, im
         self._value: T | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="thumbnail-encode", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="thumbnails", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
