@@ -35,6 +35,7 @@ from gallery.operations.stats import backend_name
 
 if TYPE_CHECKING:
     from gallery.runtime import Runtime
+    from gallery.service import UploadResult
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -105,7 +106,7 @@ class ImportReport:
 
 def original_name(record: dict[str, Any]) -> str:
     """Where an image's original sits inside an export."""
-    image_id = record["id"]
+    image_id = record.get("id")
     if not is_image_id(image_id):
         raise BadRequest(f"{image_id!r} is not an image id.")
     return f"{ORIGINALS}/{image_id}.{EXTENSIONS.get(record.get('content_type'), 'bin')}"
@@ -357,22 +358,34 @@ def import_export(rt: Runtime, path: Path, progress: Progress | None) -> ImportR
         records = _read_manifest(source.read(MANIFEST, 1 << 30))
         limit = rt.service.limits.max_bytes
         for done, record in enumerate(records, 1):
-            name = f"record {done}"
             try:
                 name = original_name(record)
-                result = rt.service.import_record(source.read(name, limit), record)
-            except GalleryError as err:
-                if err.status >= 500:  # the storage, not the file: stop, a re-run resumes
-                    raise
-                report.rejected.append((name, err.message))
+            except BadRequest as err:
+                report.rejected.append((f"record {done}", err.message))
             else:
-                target = report.duplicates if result.duplicate else report.imported
-                target.append((name, result.image["id"]))
+                _attempt(report, name,
+                         lambda name=name, record=record: rt.service.import_record(
+                             source.read(name, limit), record))
             if progress:
                 progress(done, len(records))
     finally:
         source.close()
     return report
+
+
+def _attempt(report: ImportReport, name: str, step: Callable[[], UploadResult]) -> None:
+    """Import one file; a refused file goes into the report, a storage failure stops the run."""
+    try:
+        result = step()
+    except OSError as err:
+        report.rejected.append((name, f"cannot be read: {err.strerror or err}"))
+    except GalleryError as err:
+        if err.status >= 500:  # the storage, not the file: stop, a re-run resumes
+            raise
+        report.rejected.append((name, err.message))
+    else:
+        target = report.duplicates if result.duplicate else report.imported
+        target.append((name, result.image["id"]))
 
 
 def _read_manifest(raw: bytes) -> list[dict[str, Any]]:
@@ -411,22 +424,13 @@ def import_folder(rt: Runtime, folder: Path, username: str, recursive: bool,
     report = ImportReport(str(folder))
     files = image_files(folder, recursive)
     limit = rt.service.limits.max_bytes
+    def upload(path: Path) -> UploadResult:
+        if path.stat().st_size > limit:
+            raise TooLarge(f"The file is larger than {limit} bytes.")
+        return rt.service.upload(path.read_bytes(), path.name, uploaded_by=username)
+
     for done, path in enumerate(files, 1):
-        shown = str(path.relative_to(folder))
-        try:
-            if path.stat().st_size > limit:
-                raise TooLarge(f"The file is larger than {limit} bytes.")
-            data = path.read_bytes()
-            result = rt.service.upload(data, path.name, uploaded_by=username)
-        except OSError as err:
-            report.rejected.append((shown, f"cannot be read: {err.strerror or err}"))
-        except GalleryError as err:
-            if err.status >= 500:  # the storage, not the file: stop, a re-run resumes
-                raise
-            report.rejected.append((shown, err.message))
-        else:
-            target = report.duplicates if result.duplicate else report.imported
-            target.append((shown, result.image["id"]))
+        _attempt(report, str(path.relative_to(folder)), lambda path=path: upload(path))
         if progress:
             progress(done, len(files))
     return report

@@ -181,3 +181,16 @@ def test_export_with_a_hostile_original_rejects_it_on_import(gallery, tmp_path):
     report = empty.operations.import_from(dest, username="x", actor="cli")
     assert len(report.imported) == 1 and len(report.rejected) == 2
     assert "not an image id" in dict(report.rejected)["record 2"]
+
+
+def test_a_manifest_record_without_an_id_is_rejected_not_a_crash(runtime, upload, tmp_path):
+    upload(1)
+    dest = tmp_path / "export"
+    runtime.operations.export_to(dest, actor="cli")
+    manifest = orjson.loads((dest / "manifest.json").read_bytes())
+    manifest["images"][0].pop("id")
+    (dest / "manifest.json").write_bytes(orjson.dumps(manifest))
+    fresh = build_runtime(MemoryStorage())
+    report = fresh.operations.import_from(dest, username="ada", actor="cli")
+    assert report.imported == [] and report.rejected[0][0] == "record 1"
+    assert "not an image id" in report.rejected[0][1]
