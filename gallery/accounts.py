@@ -35,6 +35,7 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from gallery.clock import parse_timestamp, utcnow
 from gallery.documents import JsonDocument, Unchanged
 from gallery.errors import BadRequest, Conflict, Forbidden, NotFound, StorageError
 from gallery.keys import Keys
@@ -59,11 +60,6 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
 def format_time(moment: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix, to the second."""
     if moment.tzinfo is None:
@@ -79,7 +75,7 @@ def parse_time(text: str) -> datetime:
     """
     if not _TIMESTAMP.fullmatch(text):
         raise ValueError(f"not an ISO 8601 UTC timestamp: {text!r}")
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parse_timestamp(text)
 
 
 def normalize_username(username: str) -> str | None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from gallery.clock import format_timestamp, utcnow
 from gallery.documents import JSON_TYPE
 from gallery.errors import ObjectNotFound, StorageError
 from gallery.keys import Keys
@@ -32,17 +33,6 @@ log = logging.getLogger(__name__)
 CLI_ACTOR = "cli"
 
 MAX_LATEST = 1000
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
-def _timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds, like every other time the gallery stores."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +100,7 @@ class AuditLog:
             TypeError: ``details`` holds something that is not JSON.
         """
         moment = self.clock()
-        entry = AuditEntry(_timestamp(moment), actor, action, target, dict(details))
+        entry = AuditEntry(format_timestamp(moment), actor, action, target, dict(details))
         body = orjson.dumps(entry.to_json())
         try:
             self.storage.put(self.keys.audit(moment), body, content_type=JSON_TYPE,

@@ -32,12 +32,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import orjson
 
 from gallery.audit import AuditLog
+from gallery.clock import format_timestamp, utcnow
 from gallery.documents import JSON_TYPE, JsonDocument, Unchanged
 from gallery.errors import (
     BadRequest,
@@ -75,20 +76,6 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REQUIRED = ("id", "filename", "content_type", "size", "width", "height", "sha256", "created_at",
              "uploaded_by", "title")
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and ``Z``: ``2026-11-21T08:30:00.123Z``.
-
-    Fixed width, so timestamps sort as strings.
-    """
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)

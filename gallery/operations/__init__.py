@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gallery.clock import utcnow
 from gallery.errors import BadRequest
 from gallery.operations.cleanup import Cleanup, CleanupReport, Found
 from gallery.operations.doctor import Check, run_checks
@@ -37,11 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Check", "CleanupReport", "ExportReport", "Found", "ImportReport", "Operations",
            "ReindexReport", "Stats"]
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
 
 
 class Operations:

@@ -36,13 +36,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from gallery.clock import parse_timestamp
+from gallery.documents import Unchanged
 from gallery.errors import GalleryError
 from gallery.imaging import VARIANT_SIZES
 from gallery.index import IndexValue
 from gallery.keys import Keys
-from gallery.documents import Unchanged
 from gallery.service import GalleryService, delete_order
 from gallery.storage.base import ObjectInfo, Storage
+from gallery.units import human_size
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +125,8 @@ class CleanupReport:
         out: list[str] = []
         if self.orphans:
             total = sum(found.size for found in self.orphans)
-            out.append(f"Orphaned objects: {len(self.orphans)} ({_size(total)})")
-            out += [f"  {f.key}  {_size(f.size)}  {_age(f.age)} old" for f in self.orphans]
+            out.append(f"Orphaned objects: {len(self.orphans)} ({human_size(total)})")
+            out += [f"  {f.key}  {human_size(f.size)}  {_age(f.age)} old" for f in self.orphans]
         if self.unindexed:
             out.append(f"Whole images missing from the index (put back): {len(self.unindexed)}")
             out += [f"  {image_id}" for image_id in self.unindexed]
@@ -156,15 +158,6 @@ class CleanupReport:
         return out
 
 
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} bytes"
-
-
 def _age(seconds: float) -> str:
     if seconds < 120:
         return f"{int(seconds)} s"
@@ -175,10 +168,10 @@ def _age(seconds: float) -> str:
     return f"{int(seconds // 86400)} days"
 
 
-def _parse_time(stamp: str) -> datetime | None:
+def _parse_time(stamp: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except (TypeError, ValueError):
+        return parse_timestamp(stamp)
+    except ValueError:
         return None
 
 

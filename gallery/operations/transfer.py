@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
+from gallery.clock import format_timestamp, parse_timestamp
 from gallery.errors import BadRequest, GalleryError, ObjectNotFound, TooLarge
 from gallery.index import empty_index
 from gallery.keys import is_image_id
@@ -124,7 +125,6 @@ class _Plan:
 
 def _plan(rt: Runtime, now: datetime) -> _Plan:
     """The index as stored right now, and its records in upload order."""
-    from gallery.service import format_timestamp
 
     try:
         raw, _ = rt.storage.read(rt.keys.index)
@@ -218,7 +218,7 @@ class _Sink(io.RawIOBase):
 
 def _zip_time(stamp: str) -> tuple[int, int, int, int, int, int]:
     try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        moment = parse_timestamp(stamp)
     except ValueError:
         return (1980, 1, 1, 0, 0, 0)
     return max((1980, 1, 1, 0, 0, 0), moment.timetuple()[:6])  # type: ignore[return-value]

@@ -9,6 +9,7 @@ from wtforms.validators import Length
 
 from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, StorageError
+from gallery.units import human_size
 from gallery.web import views
 from gallery.web.context import can_edit, require_actor, runtime
 
@@ -32,7 +33,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 for _helper in (views.label, views.placeholder, views.srcset, views.tile_data,
                 views.display_time, views.variant_url):
     bp.add_app_template_global(_helper)
-bp.add_app_template_global(views.human_size, "format_size")  # the macro human_size wraps it
+bp.add_app_template_global(human_size, "format_size")  # the macro human_size wraps it
 bp.add_app_template_global(views.GRID_SIZES, "grid_sizes")
 
 

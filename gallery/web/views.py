@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import url_for
 
+from gallery.units import human_size
+
 #: Fields of an index record that the API shows as they are.
 _PUBLIC_FIELDS = (
     "id", "filename", "content_type", "size", "width", "height", "sha256",
@@ -66,15 +68,6 @@ def placeholder(image: dict[str, Any]) -> str:
     if isinstance(value, str) and _COLOUR.fullmatch(value):
         return value.lower()
     return _NEUTRAL
-
-
-def human_size(n: int) -> str:
-    """A byte count as people read it: ``1.2 MB``, ``340 KB``, ``512 bytes``."""
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f} MB"
-    if n >= 1000:
-        return f"{round(n / 1000)} KB"
-    return f"{n} bytes"
 
 
 def display_time(stamp: str) -> str:
