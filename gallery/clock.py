@@ -7,12 +7,33 @@ timestamps sort as strings.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+class RisingClock:
+    """The current UTC time, but each call at least a millisecond after the last.
+
+    Stored times have millisecond precision; with this clock two images uploaded one
+    after the other by the same process never share a ``created_at``, so they keep
+    their order (newest first) instead of being ordered by their random ids.
+    """
+
+    def __init__(self) -> None:
+        self._last = datetime.min.replace(tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        moment = utcnow()
+        now = moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # as stored
+        with self._lock:
+            self._last = max(now, self._last + timedelta(milliseconds=1))
+            return self._last
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from gallery.audit import AuditLog
-from gallery.clock import format_timestamp, utcnow
+from gallery.clock import RisingClock, format_timestamp
 from gallery.documents import JSON_TYPE, JsonDocument, Unchanged
 from gallery.errors import (
     BadRequest,
@@ -184,7 +184,7 @@ class GalleryService:
         keys: builds every object key.
         limits: what an upload may be.
         index: the index to use (default: one over ``storage`` and ``keys``).
-        clock: the current time (tests pass a fixed one).
+        clock: the current time (default: :class:`~gallery.clock.RisingClock`; tests pass a fixed one).
         audit: where deletes are recorded (``None``: not recorded).
     """
 
@@ -195,14 +195,14 @@ class GalleryService:
         *,
         limits: Limits,
         index: ImageIndex | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
         audit: AuditLog | None = None,
     ) -> None:
         self.storage = storage
         self.keys = keys
         self.limits = limits
         self.index = index if index is not None else ImageIndex(storage, keys)
-        self.clock = clock
+        self.clock = clock or RisingClock()
         self.audit = audit
 
     # -- reading --------------------------------------------------------------
