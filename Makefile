@@ -8,6 +8,7 @@ PORT   ?= 5000
 WORKERS ?= 2
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AXE    := tests/browser/node_modules/.installed
 
 .PHONY: run test bench screenshots clean
 
@@ -22,7 +23,15 @@ run: $(STAMP)
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 \
 		--access-logfile - app:app
 
-test: $(STAMP)
+# axe-core for the browser tests' accessibility checks, pinned by its package-lock.json.
+$(AXE): tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "npm is not installed: the accessibility checks will be skipped (apt-get install npm)"; \
+	fi
+
+test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
