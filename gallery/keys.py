@@ -5,7 +5,10 @@ variant names come from a fixed list. ``GALLERY_PREFIX`` namespaces them all.
 
 Layout under the prefix::
 
-    index.json                  the JSON index of every image
+    index.json                  the catalog's root: names the shards (see docs/catalog.md)
+    catalog/shards/<name>.json  one shard: the records of a range of upload times
+    catalog/hashes/<xx>.json    content hash -> image id, for hashes starting with xx
+    catalog/index-v1.json       the single index of earlier releases, kept when upgraded
     users.json                  accounts and API tokens (hashed)
     secret_key                  the generated session key
     images/<id>/original        the stored original
@@ -28,6 +31,7 @@ from gallery.storage.base import check_key
 
 _IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 _VARIANT = re.compile(r"^[a-z0-9]{1,16}$")
+_SHARD = re.compile(r"^[0-9a-f]{32}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Audit keys count microseconds down from here (the year 5138), so newer sorts first.
 _AUDIT_END = 10**17
@@ -56,6 +60,41 @@ class Keys:
     @property
     def index(self) -> str:
         return self._key("index.json")
+
+    @property
+    def catalog_prefix(self) -> str:
+        return self.prefix + "catalog/"
+
+    @property
+    def shards_prefix(self) -> str:
+        return self.prefix + "catalog/shards/"
+
+    def shard(self, name: str) -> str:
+        if not _SHARD.match(name):
+            raise ValueError(f"bad shard name {name!r}")
+        return self._key(f"catalog/shards/{name}.json")
+
+    def shard_name_of(self, key: str) -> str | None:
+        """The shard a key under ``catalog/shards/`` holds, or ``None``."""
+        if not key.startswith(self.shards_prefix) or not key.endswith(".json"):
+            return None
+        name = key[len(self.shards_prefix):-len(".json")]
+        return name if _SHARD.match(name) else None
+
+    def hash_bucket(self, bucket: str) -> str:
+        """The object mapping content hashes that start with ``bucket`` (two hex digits)."""
+        if not re.fullmatch(r"[0-9a-f]{2}", bucket):
+            raise ValueError(f"bad hash bucket {bucket!r}")
+        return self._key(f"catalog/hashes/{bucket}.json")
+
+    @property
+    def hashes_prefix(self) -> str:
+        return self.prefix + "catalog/hashes/"
+
+    @property
+    def index_v1_backup(self) -> str:
+        """Where an upgraded gallery keeps its old single index."""
+        return self._key("catalog/index-v1.json")
 
     @property
     def users(self) -> str:

@@ -1,6 +1,7 @@
-"""The admin image table: sort, filter and page the index's records.
+"""The admin image table: sort, filter and page the catalog's rows.
 
-Pure functions over the records of an index snapshot; no Flask, no storage.
+Pure functions over :class:`~gallery.catalog.catalog.AdminRow` objects (or
+anything with the same attributes); no Flask, no storage.
 A :class:`Query` is parsed from (and written back to) a URL's query string, so
 a table's whole state -- sort, filters, page -- lives in its link.
 """
@@ -14,11 +15,11 @@ from typing import Any
 from gallery.errors import BadRequest
 
 #: Sortable columns and the key each sorts by.
-SORTS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
-    "date": lambda r: r.get("created_at", ""),
-    "size": lambda r: r.get("size", 0),
-    "name": lambda r: (display_name(r).casefold(), r.get("filename", "").casefold()),
-    "uploader": lambda r: r.get("uploaded_by", "").casefold(),
+SORTS: dict[str, Callable[[Any], Any]] = {
+    "date": lambda r: r.created_at,
+    "size": lambda r: r.size,
+    "name": lambda r: (display_name(r).casefold(), r.filename.casefold()),
+    "uploader": lambda r: r.uploaded_by.casefold(),
 }
 ORDERS = ("asc", "desc")
 #: The order a column starts in when its header is first clicked.
@@ -28,9 +29,9 @@ PER_PAGE_CHOICES = (25, 50, 100, 200)
 MAX_TEXT = 200
 
 
-def display_name(record: Mapping[str, Any]) -> str:
+def display_name(row: Any) -> str:
     """What the table shows as an image's name: its title, else its filename."""
-    return str(record.get("title") or record.get("filename") or "")
+    return str(row.title or row.filename or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ class CatalogPage:
     """One page of the table.
 
     Attributes:
-        rows: the records on this page, in table order.
+        rows: the rows on this page, in table order.
         query: the state shown; its page is clamped to the pages that exist.
         total: records matching the filters (on every page).
         pages: how many pages the matching records fill (at least 1).
@@ -149,7 +150,7 @@ class CatalogPage:
         content_types: every content type in the index, for the filter's choices.
     """
 
-    rows: list[Mapping[str, Any]]
+    rows: list[Any]
     query: Query
     total: int
     pages: int
@@ -174,29 +175,30 @@ class CatalogPage:
         return self.first_row + len(self.rows) - 1 if self.rows else 0
 
 
-def matches(record: Mapping[str, Any], query: Query) -> bool:
-    """Whether a record passes the query's filters."""
-    if query.uploader and record.get("uploaded_by") != query.uploader:
+def matches(row: Any, query: Query) -> bool:
+    """Whether a row passes the query's filters."""
+    if query.uploader and row.uploaded_by != query.uploader:
         return False
-    if query.content_type and record.get("content_type") != query.content_type:
+    if query.content_type and row.content_type != query.content_type:
         return False
     if query.text:
         needle = query.text.casefold()
-        haystacks = (str(record.get("filename", "")), str(record.get("title", "")))
-        if not any(needle in h.casefold() for h in haystacks):
+        if needle not in row.filename.casefold() and needle not in row.title.casefold():
             return False
     return True
 
 
-def order_records(records: Iterable[Mapping[str, Any]], query: Query) -> list[Mapping[str, Any]]:
-    """Records in the query's order; ties fall back to newest first, then id, so pages are stable."""
+def order_records(rows: Iterable[Any], query: Query) -> list[Any]:
+    """Rows in the query's order; ties fall back to newest first, then id, so pages are stable."""
     reverse = query.order == "desc"
     # Two stable sorts: the tie-breaker first, then the column.
-    ordered = sorted(records, key=lambda r: (r.get("created_at", ""), r.get("id", "")), reverse=True)
+    ordered = sorted(rows, key=lambda r: (r.created_at, r.id), reverse=True)
+    if query.sort == "date":
+        return ordered if reverse else ordered[::-1]
     return sorted(ordered, key=SORTS[query.sort], reverse=reverse)
 
 
-def search(records: Iterable[Mapping[str, Any]], query: Query) -> CatalogPage:
+def search(records: Iterable[Any], query: Query) -> CatalogPage:
     """Filter, sort and cut one page out of ``records``.
 
     A page past the end shows the last page instead (after deleting the last
@@ -212,6 +214,6 @@ def search(records: Iterable[Mapping[str, Any]], query: Query) -> CatalogPage:
         query=query,
         total=len(found),
         pages=pages,
-        uploaders=sorted({str(r.get("uploaded_by", "")) for r in everything} - {""}),
-        content_types=sorted({str(r.get("content_type", "")) for r in everything} - {""}),
+        uploaders=sorted({r.uploaded_by for r in everything} - {""}),
+        content_types=sorted({r.content_type for r in everything} - {""}),
     )

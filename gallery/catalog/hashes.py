@@ -1,0 +1,164 @@
+"""Content hash -> image id, in 256 small JSON buckets updated by compare-and-swap.
+
+Duplicate detection reads one bucket (no shard, however large the gallery); an
+upload *claims* its hashes before its record enters the catalog, so of two
+uploads of the same bytes racing on any number of machines exactly one wins,
+and the other is told which image it duplicates.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+import orjson
+
+from gallery.catalog.model import bucket_json, bucket_of, group_by_bucket, parse_bucket
+from gallery.documents import JSON_TYPE, DocumentDamaged
+from gallery.errors import Conflict, ObjectNotFound, PreconditionFailed
+from gallery.keys import Keys
+from gallery.storage.base import Storage
+
+BUCKETS = tuple(f"{i:02x}" for i in range(256))
+MAX_ATTEMPTS = 60
+
+
+class HashIndex:
+    """The hash buckets of one gallery."""
+
+    def __init__(self, storage: Storage, keys: Keys) -> None:
+        self.storage = storage
+        self.keys = keys
+
+    def _read(self, bucket: str) -> tuple[dict[str, str], str | None]:
+        key = self.keys.hash_bucket(bucket)
+        try:
+            raw, info = self.storage.read(key)
+        except ObjectNotFound:
+            return {}, None
+        try:
+            return parse_bucket(orjson.loads(raw)), info.version
+        except (orjson.JSONDecodeError, ValueError) as err:
+            raise DocumentDamaged(
+                f"The stored document {key!r} is damaged ({err}); it was left untouched. "
+                "Run `gallery reindex` to rebuild the catalog.") from err
+
+    def lookup(self, shas: Iterable[str]) -> dict[str, str]:
+        """The image id each known hash belongs to (unknown hashes are left out).
+
+        Raises:
+            DocumentDamaged: a bucket cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        found: dict[str, str] = {}
+        for bucket, group in group_by_bucket(set(shas)).items():
+            hashes, _ = self._read(bucket)
+            found.update({sha: hashes[sha] for sha in group if sha in hashes})
+        return found
+
+    def update(self, bucket: str, change: Callable[[dict[str, str]], object]) -> object:
+        """Change one bucket by compare-and-swap; ``change`` edits the mapping in place and
+        returns a result (it may run several times).
+
+        Raises:
+            Conflict, DocumentDamaged, StorageUnavailable.
+        """
+        key = self.keys.hash_bucket(bucket)
+        for attempt in range(MAX_ATTEMPTS):
+            hashes, version = self._read(bucket)
+            before = dict(hashes)
+            result = change(hashes)
+            if hashes == before:
+                return result
+            body = orjson.dumps(bucket_json(hashes))
+            try:
+                if version is None:
+                    self.storage.put(key, body, content_type=JSON_TYPE, if_absent=True)
+                else:
+                    self.storage.put(key, body, content_type=JSON_TYPE, if_version=version)
+            except PreconditionFailed:
+                time.sleep(min(0.5, 0.004 * 2 ** min(attempt, 7)) * random.random())
+                continue
+            return result
+        raise Conflict("Too many concurrent uploads; please try again.")
+
+    def claim(self, claims: Mapping[str, str], *,
+              stale: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Record ``sha -> id`` for each claim whose hash is free (or held by the same id,
+        or by the id ``stale`` names for it, which is then replaced).
+
+        Returns:
+            The hashes already held by another image: ``sha -> that image's id``.
+        """
+        stale = stale or {}
+        taken: dict[str, str] = {}
+        for bucket, group in group_by_bucket(claims).items():
+
+            def claim(hashes: dict[str, str], group: list[str] = group) -> dict[str, str]:
+                lost = {}
+                for sha in group:
+                    holder = hashes.get(sha)
+                    if holder is None or holder == claims[sha] or holder == stale.get(sha):
+                        hashes[sha] = claims[sha]
+                    else:
+                        lost[sha] = holder
+                return lost
+
+            taken.update(self.update(bucket, claim))  # type: ignore[arg-type]
+        return taken
+
+    def release(self, claims: Mapping[str, str]) -> None:
+        """Forget ``sha -> id`` for each pair still held by that id."""
+        for bucket, group in group_by_bucket(claims).items():
+
+            def release(hashes: dict[str, str], group: list[str] = group) -> None:
+                for sha in group:
+                    if hashes.get(sha) == claims[sha]:
+                        del hashes[sha]
+
+            self.update(bucket, release)
+
+    def entries(self) -> dict[str, str]:
+        """Every ``sha -> id`` (maintenance).
+
+        Raises:
+            DocumentDamaged, StorageUnavailable.
+        """
+        out: dict[str, str] = {}
+        present = {info.key for info in self.storage.list(self.keys.hashes_prefix)}
+        for bucket in BUCKETS:
+            if self.keys.hash_bucket(bucket) in present:
+                out.update(self._read(bucket)[0])
+        return out
+
+    def rebuild(self, want: Callable[[str, dict[str, str]], dict[str, str]]) -> None:
+        """Rewrite every bucket: ``want(bucket, current)`` gives what it should hold.
+        A damaged bucket is handed over as empty and replaced."""
+        for bucket in BUCKETS:
+            key = self.keys.hash_bucket(bucket)
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    hashes, version = self._read(bucket)
+                except DocumentDamaged:
+                    hashes, version = {}, self.storage.stat(key).version
+                wanted = want(bucket, dict(hashes))
+                if wanted == hashes and version is not None:
+                    break
+                if not wanted and version is None:
+                    break
+                body = orjson.dumps(bucket_json(wanted))
+                try:
+                    if version is None:
+                        self.storage.put(key, body, content_type=JSON_TYPE, if_absent=True)
+                    else:
+                        self.storage.put(key, body, content_type=JSON_TYPE, if_version=version)
+                except PreconditionFailed:
+                    time.sleep(min(0.5, 0.004 * 2 ** min(attempt, 7)) * random.random())
+                    continue
+                break
+            else:
+                raise Conflict("Too many concurrent uploads; please try again.")
+
+
+__all__ = ["BUCKETS", "HashIndex", "bucket_of"]

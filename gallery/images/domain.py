@@ -1,0 +1,51 @@
+"""The parts every image use case works with, built once per gallery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gallery.audit import AuditLog
+from gallery.catalog import Catalog, HashIndex
+from gallery.errors import Forbidden, NotFound
+from gallery.images.record import ImageRecord
+from gallery.images.results import Actor
+from gallery.images.store import ImageStore
+from gallery.imaging import Limits
+from gallery.keys import Keys
+from gallery.storage.base import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """The bucket, the catalog over it, one image's objects, the upload limits, the clock,
+    and the audit log (``None``: changes are not recorded)."""
+
+    storage: Storage
+    keys: Keys
+    store: ImageStore
+    catalog: Catalog
+    hashes: HashIndex
+    limits: Limits
+    clock: Callable[[], datetime]
+    audit: AuditLog | None = None
+
+    def record(self, actor: Actor, action: str, target: str, **details: Any) -> None:
+        """Write an audit entry for a change that happened."""
+        if self.audit is not None:
+            self.audit.record(actor.username, action, target, **details)
+
+    def get(self, image_id: str) -> ImageRecord:
+        """Raises: NotFound, DocumentDamaged, StorageUnavailable."""
+        record = self.catalog.view().get(image_id)
+        if record is None:
+            raise NotFound("There is no such image.")
+        return record
+
+
+def authorize(record: ImageRecord, actor: Actor) -> None:
+    """Raises: Forbidden: the actor is neither the uploader nor an admin."""
+    if not (actor.is_admin or actor.username == record.uploaded_by):
+        raise Forbidden("Only the person who uploaded an image, or an admin, may change it.")

@@ -1,0 +1,147 @@
+"""The image domain as one object: what the web views, the CLI and operations call.
+
+:class:`Images` holds the parts (:class:`~gallery.images.domain.Domain`) and
+hands each call to its use case module. Reads return public dicts (see
+:meth:`ImageRecord.public`); the typed records are a call away for code that
+wants them (:meth:`Images.record`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from gallery.audit import AuditLog
+from gallery.catalog import Catalog, CatalogView, HashIndex
+from gallery.catalog.upgrade import upgrader
+from gallery.clock import RisingClock
+from gallery.images import delete as deleting
+from gallery.images import edit, read, repair
+from gallery.images import upload as uploading
+from gallery.images.domain import Domain
+from gallery.images.record import ImageRecord
+from gallery.images.results import Actor, Media, Page, ReindexReport, UploadResult
+from gallery.images.store import ImageStore
+from gallery.imaging import Limits
+from gallery.keys import Keys
+from gallery.storage.base import Storage
+
+
+class Images:
+    """Every image use case over one bucket.
+
+    Args:
+        storage: the bucket.
+        keys: builds every object key.
+        limits: what an upload may be.
+        clock: the current time (default: a clock that rises every call).
+        audit: where changes are recorded (``None``: not recorded).
+        max_records: split shards above this many records (tests make it small).
+    """
+
+    def __init__(self, storage: Storage, keys: Keys, *, limits: Limits,
+                 clock: Callable[[], datetime] | None = None, audit: AuditLog | None = None,
+                 max_records: int | None = None) -> None:
+        clock = clock or RisingClock()
+        store = ImageStore(storage, keys)
+        hashes = HashIndex(storage, keys)
+        catalog = Catalog(storage, keys, locate=store.created_at,
+                          upgrade=upgrader(hashes, clock), max_records=max_records)
+        self.d = Domain(storage, keys, store, catalog, hashes, limits, clock, audit)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.d.catalog
+
+    @property
+    def limits(self) -> Limits:
+        return self.d.limits
+
+    def view(self) -> CatalogView:
+        """The catalog as one request sees it (raises DocumentDamaged, StorageUnavailable)."""
+        return self.d.catalog.view()
+
+    # -- reading --------------------------------------------------------------------
+
+    def record(self, image_id: str) -> ImageRecord:
+        """Raises: NotFound, DocumentDamaged, StorageUnavailable."""
+        return self.d.get(image_id)
+
+    def get(self, image_id: str) -> dict[str, Any]:
+        """One image's public record. Raises: NotFound, DocumentDamaged, StorageUnavailable."""
+        return self.d.get(image_id).public()
+
+    def list_images(self, *, limit: int, cursor: str | None = None
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+        """See :func:`gallery.images.read.list_images`."""
+        records, next_cursor = read.list_images(self.d, limit=limit, cursor=cursor)
+        return [r.public() for r in records], next_cursor
+
+    def page(self, number: int, per_page: int) -> Page:
+        """See :func:`gallery.images.read.page`."""
+        return read.page_of(self.d, number, per_page)
+
+    def media(self, image_id: str, variant: str | None = None) -> Media:
+        return read.media(self.d, image_id, variant)
+
+    def local_path(self, media: Media) -> str | None:
+        return read.local_path(self.d, media)
+
+    def open_media(self, media: Media) -> BinaryIO:
+        return read.open_media(self.d, media)
+
+    # -- changing ---------------------------------------------------------------------
+
+    def upload(self, data: bytes, filename: str, *, uploaded_by: str, title: str | None = None,
+               description: str = "") -> UploadResult:
+        """See :func:`gallery.images.upload.upload_one`."""
+        return uploading.upload_one(self.d, data, filename, uploaded_by=uploaded_by,
+                                    title=title, description=description)
+
+    def batch(self, on_result: Callable[[Any, uploading.Verdict], None], *,
+              size: int = uploading.BATCH_FILES,
+              seconds: float = uploading.BATCH_SECONDS) -> uploading.UploadBatch:
+        """Uploads and imports whose catalog writes are grouped (see :class:`UploadBatch`)."""
+        return uploading.UploadBatch(self.d, on_result, size=size, seconds=seconds)
+
+    def import_record(self, data: bytes, record: Mapping[str, Any]) -> UploadResult:
+        """See :func:`gallery.images.upload.import_one`."""
+        return uploading.import_one(self.d, data, record)
+
+    def update(self, image_id: str, changes: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
+        """See :func:`gallery.images.edit.update`."""
+        return edit.update(self.d, image_id, changes, actor=actor).public()
+
+    def delete(self, image_id: str, *, actor: Actor) -> None:
+        deleting.delete(self.d, image_id, actor=actor)
+
+    def delete_many(self, ids: Iterable[str], *, actor: Actor) -> list[str]:
+        return deleting.delete_many(self.d, ids, actor=actor)
+
+    def finish_delete(self, records: list[ImageRecord]) -> list[str]:
+        """See :func:`gallery.images.delete.finish_delete`."""
+        return deleting.finish_delete(self.d, records)
+
+    # -- repairs ------------------------------------------------------------------------
+
+    def adopt(self, image_ids: Iterable[str], *, workers: int = 8) -> tuple[list[str], list[str]]:
+        return repair.adopt(self.d, image_ids, workers=workers)
+
+    def restore_variants(self, image_id: str) -> list[str]:
+        return repair.restore_variants(self.d, image_id)
+
+    def restore_meta(self, image_id: str) -> bool:
+        return repair.restore_meta(self.d, image_id)
+
+    def sync_meta(self, image_id: str) -> bool:
+        return repair.sync_meta(self.d, image_id)
+
+    def meta_behind(self, record: ImageRecord) -> bool:
+        return repair.meta_behind(self.d, record)
+
+    def reindex(self, *, workers: int = 8) -> ReindexReport:
+        return repair.reindex(self.d, workers=workers)
+
+
+__all__ = ["Actor", "Images", "Media", "Page", "ReindexReport", "UploadResult"]
