@@ -6,20 +6,18 @@ neither builds storage clients or reads settings on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from gallery.accounts import Accounts
 from gallery.audit import AuditLog
+from gallery.images.service import Images
 from gallery.imaging import Limits
 from gallery.keys import Keys
-from gallery.service import GalleryService
+from gallery.operations import Operations
 from gallery.session_key import ensure_secret_key
 from gallery.storage import Storage, open_storage
 from gallery.throttle import LoginThrottle
-
-if TYPE_CHECKING:
-    from gallery.operations import Operations
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +27,12 @@ class Runtime:
     settings: dict[str, Any]
     storage: Storage
     keys: Keys
-    service: GalleryService
+    images: Images
     accounts: Accounts
     throttle: LoginThrottle
     audit: AuditLog
     #: Maintenance over all of the above (stats, cleanup, doctor, export, import).
-    operations: Operations = field(init=False)
+    operations: Operations
 
     @classmethod
     def build(cls, settings: dict[str, Any], storage: Storage | None = None) -> Runtime:
@@ -52,12 +50,14 @@ class Runtime:
             max_frames=settings["max_frames"],
         )
         audit = AuditLog(storage, keys)
-        runtime = cls(
+        images = Images(storage, keys, limits=limits, audit=audit)
+        accounts = Accounts(storage, keys)
+        return cls(
             settings=settings,
             storage=storage,
             keys=keys,
-            service=GalleryService(storage, keys, limits=limits, audit=audit),
-            accounts=Accounts(storage, keys),
+            images=images,
+            accounts=accounts,
             throttle=LoginThrottle(
                 storage,
                 keys,
@@ -65,11 +65,8 @@ class Runtime:
                 window=settings["login_window"],
             ),
             audit=audit,
+            operations=Operations(storage, keys, images, accounts, audit, settings),
         )
-        from gallery.operations import Operations  # it needs the runtime it belongs to
-
-        object.__setattr__(runtime, "operations", Operations(runtime))
-        return runtime
 
     @property
     def public(self) -> bool:

@@ -32,6 +32,7 @@ from typing import Any
 
 from gallery.catalog import Add
 from gallery.clock import format_timestamp, parse_timestamp
+from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, Conflict, GalleryError, PreconditionFailed
 from gallery.images.domain import Domain
 from gallery.images.record import (
@@ -214,6 +215,7 @@ class UploadBatch:
 
     def _stage(self, tag: Any, data: bytes, make: Callable[[ProcessedImage], ImageRecord]) -> None:
         try:
+            self.d.catalog.view()  # a damaged catalog stops the upload before anything is stored
             known = self._known({_sha256(data)})
             if known is None:
                 processed = process_upload(data, self.d.limits)
@@ -262,6 +264,10 @@ class UploadBatch:
             holders = {claims[sha]: holder for sha, holder in taken.items()}
             keep = [s for s in staged if s.record.id not in holders]
             outcomes = self.d.catalog.apply([Add(s.record) for s in keep]) if keep else {}
+        except DocumentDamaged:
+            for s in staged:  # a damaged catalog is never written: none of them got in
+                self._drop(s)
+            raise
         except BaseException:
             self._take_out(staged)
             raise

@@ -1,7 +1,8 @@
 """Running the gallery: figures, consistency repairs, health checks, export and import.
 
-:class:`Operations` sits over a :class:`~gallery.runtime.Runtime` and is what
-the ``gallery`` commands and the admin pages call. No Flask here.
+:class:`Operations` is built from the parts it works with (the storage, the
+image domain, the accounts, the audit log and the settings) and is what the
+``gallery`` commands and the admin pages call. No Flask here.
 
 Reindex, cleanup, export and import record an audit entry (with the actor
 given) once they succeeded; a dry run changes nothing, not even the log.
@@ -10,10 +11,10 @@ given) once they succeeded; a dry run changes nothing, not even the log.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from gallery.clock import utcnow
 from gallery.errors import BadRequest
@@ -31,24 +32,37 @@ from gallery.operations.transfer import (
     is_export,
     iter_zip,
 )
-from gallery.service import ReindexReport
-
-if TYPE_CHECKING:
-    from gallery.runtime import Runtime
+from gallery.accounts import Accounts
+from gallery.audit import AuditLog
+from gallery.images.results import Actor, ReindexReport
+from gallery.images.service import Images
+from gallery.keys import Keys
+from gallery.storage.base import Storage
 
 __all__ = ["Check", "CleanupReport", "ExportReport", "Found", "ImportReport", "Operations",
-           "ReindexReport", "Stats"]
+           "ReindexReport", "Stats", "Actor"]
 
 
 class Operations:
     """Maintenance of one gallery.
 
     Args:
-        runtime: the storage, settings and services to work with.
+        storage: the bucket.
+        keys: the gallery's keys.
+        images: the image domain over it.
+        accounts: the accounts.
+        audit: where maintenance is recorded.
+        settings: the settings (``cleanup_grace``, ``login_window`` ... are read).
     """
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, storage: Storage, keys: Keys, images: Images, accounts: Accounts,
+                 audit: AuditLog, settings: Mapping[str, Any]) -> None:
+        self.storage = storage
+        self.keys = keys
+        self.images = images
+        self.accounts = accounts
+        self.audit = audit
+        self.settings = settings
 
     def stats(self, *, now: datetime | None = None) -> Stats:
         """Counts, bytes by kind, uploads per day, the largest images, the latest audit entries.
@@ -57,18 +71,18 @@ class Operations:
             DocumentDamaged: the index cannot be read.
             StorageUnavailable: the storage did not answer.
         """
-        rt = self.runtime
-        return gather(rt.storage, rt.keys, rt.service, rt.audit, now or utcnow())
+        rt = self
+        return gather(rt.storage, rt.keys, rt.images, rt.audit, now or utcnow())
 
     def reindex(self, *, actor: str) -> ReindexReport:
-        """Rebuild ``index.json`` from the bucket alone (see ``GalleryService.reindex``).
+        """Rebuild the catalog from the bucket alone (see :func:`gallery.images.repair.reindex`).
 
         Raises:
             Conflict: too many concurrent writers for too long.
             StorageUnavailable: the storage did not answer.
         """
-        report = self.runtime.service.reindex()
-        self.runtime.audit.record(
+        report = self.images.reindex()
+        self.audit.record(
             actor, "gallery.reindex", "", added=len(report.added), dropped=len(report.dropped),
             total=report.total, repaired=report.repaired,
         )
@@ -84,8 +98,8 @@ class Operations:
             DocumentDamaged: the index cannot be read (run reindex first).
             StorageUnavailable: the storage did not answer.
         """
-        rt = self.runtime
-        run = Cleanup(rt.storage, rt.keys, rt.service, grace=rt.settings["cleanup_grace"],
+        rt = self
+        run = Cleanup(rt.storage, rt.keys, rt.images, grace=rt.settings["cleanup_grace"],
                       login_window=rt.settings["login_window"], now=now or utcnow())
         report, orphans = run.survey(dry_run)
         if dry_run:
@@ -103,7 +117,7 @@ class Operations:
         Never raises for a failed check: each failure is a :class:`Check` with
         ``ok=False``, a message and, where known, how to fix it.
         """
-        return run_checks(self.runtime)
+        return run_checks(self)
 
     def export_to(self, dest: str | os.PathLike[str], *, actor: str,
                   progress: Progress | None = None) -> ExportReport:
@@ -118,10 +132,10 @@ class Operations:
         """
         path = Path(dest).expanduser()
         if path.suffix.lower() == ".zip":
-            report = export_zip_file(self.runtime, path, utcnow(), progress)
+            report = export_zip_file(self, path, utcnow(), progress)
         else:
-            report = export_folder(self.runtime, path, utcnow(), progress)
-        self.runtime.audit.record(actor, "gallery.export", str(path), images=report.images,
+            report = export_folder(self, path, utcnow(), progress)
+        self.audit.record(actor, "gallery.export", str(path), images=report.images,
                                   missing=len(report.missing))
         return report
 
@@ -135,8 +149,8 @@ class Operations:
             StorageUnavailable: the storage did not answer (the zip stops there).
         """
         report = ExportReport("zip download")
-        yield from iter_zip(self.runtime, utcnow(), report)
-        self.runtime.audit.record(actor, "gallery.export", report.dest, images=report.images,
+        yield from iter_zip(self, utcnow(), report)
+        self.audit.record(actor, "gallery.export", report.dest, images=report.images,
                                   missing=len(report.missing))
 
     def import_from(self, source_dir: str | os.PathLike[str], *, username: str,
@@ -155,7 +169,7 @@ class Operations:
             DocumentDamaged: the index cannot be read.
             StorageUnavailable: the storage did not answer (a re-run resumes).
         """
-        rt = self.runtime
+        rt = self
         path = Path(source_dir).expanduser()
         if not path.exists():
             raise BadRequest(f"{path} does not exist.")

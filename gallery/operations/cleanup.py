@@ -36,13 +36,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from concurrent.futures import ThreadPoolExecutor
+
+from gallery.catalog import Remove
 from gallery.clock import parse_timestamp
-from gallery.documents import Unchanged
 from gallery.errors import GalleryError
+from gallery.images.record import ImageRecord
+from gallery.images.service import Images
+from gallery.images.store import Damaged, delete_order
 from gallery.imaging import VARIANT_SIZES
-from gallery.index import IndexValue
 from gallery.keys import Keys
-from gallery.service import GalleryService, delete_order
 from gallery.storage.base import ObjectInfo, Storage
 from gallery.units import human_size
 
@@ -69,12 +72,17 @@ class CleanupReport:
         dry_run: nothing was changed.
         grace: the grace period used, in seconds.
         orphans: objects under ``images/`` of no index entry, old enough to remove.
-        unindexed: ids of whole images missing from the index: put back.
+        unindexed: ids of whole images missing from the catalog: put back.
+        duplicates: ids of those that copy a picture the gallery has: removed instead.
         interrupted: ids of images whose delete began (a tombstone) but did not finish.
         dangling: ids in the index whose original is missing.
         regenerable: ``(id, missing names)`` of indexed images whose original
             exists but thumbnails (``sm.webp`` ...) or ``meta.json`` are missing.
         expired: sign-in counters with nothing left inside the lockout window.
+        meta_behind: ids whose ``meta.json`` disagrees with the catalog (an edit that
+            failed half-way): rewritten from the catalog.
+        stale_shards: catalog shards whose count in the root is out of date, or
+            whose split did not finish: corrected.
         young: keys and ids left alone because they are younger than ``grace``.
         unknown: objects under the prefix that are not the gallery's; left alone.
         removed: keys deleted, and ``index:<id>`` for each index entry dropped.
@@ -86,10 +94,13 @@ class CleanupReport:
     grace: int
     orphans: list[Found] = field(default_factory=list)
     unindexed: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
     interrupted: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
     regenerable: list[tuple[str, list[str]]] = field(default_factory=list)
     expired: list[Found] = field(default_factory=list)
+    meta_behind: list[str] = field(default_factory=list)
+    stale_shards: list[str] = field(default_factory=list)
     young: list[str] = field(default_factory=list)
     unknown: list[Found] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -100,7 +111,8 @@ class CleanupReport:
     def is_clean(self) -> bool:
         """Whether nothing needed repair (young and unknown objects do not count)."""
         return not (self.orphans or self.unindexed or self.interrupted or self.dangling
-                    or self.regenerable or self.expired)
+                    or self.regenerable or self.expired or self.meta_behind
+                    or self.stale_shards)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +121,9 @@ class CleanupReport:
             "is_clean": self.is_clean,
             "orphans": [found.to_json() for found in self.orphans],
             "unindexed": list(self.unindexed),
+            "duplicates": list(self.duplicates),
+            "meta_behind": list(self.meta_behind),
+            "stale_shards": list(self.stale_shards),
             "interrupted": list(self.interrupted),
             "dangling": list(self.dangling),
             "regenerable": [{"id": i, "missing": list(m)} for i, m in self.regenerable],
@@ -128,13 +143,23 @@ class CleanupReport:
             out.append(f"Orphaned objects: {len(self.orphans)} ({human_size(total)})")
             out += [f"  {f.key}  {human_size(f.size)}  {_age(f.age)} old" for f in self.orphans]
         if self.unindexed:
-            out.append(f"Whole images missing from the index (put back): {len(self.unindexed)}")
+            out.append(f"Whole images missing from the catalog (put back): {len(self.unindexed)}")
             out += [f"  {image_id}" for image_id in self.unindexed]
+        if self.duplicates:
+            out.append(f"Copies of pictures the gallery has (removed): {len(self.duplicates)}")
+            out += [f"  {image_id}" for image_id in self.duplicates]
+        if self.meta_behind:
+            out.append(f"meta.json disagreeing with the catalog (rewritten): "
+                       f"{len(self.meta_behind)}")
+            out += [f"  {image_id}" for image_id in self.meta_behind]
+        if self.stale_shards:
+            out.append(f"Catalog shards with out-of-date counts (corrected): "
+                       f"{len(self.stale_shards)}")
         if self.interrupted:
             out.append(f"Deletes that did not finish (finished now): {len(self.interrupted)}")
             out += [f"  {image_id}" for image_id in self.interrupted]
         if self.dangling:
-            out.append(f"Index entries whose original is missing: {len(self.dangling)}")
+            out.append(f"Catalog entries whose original is missing: {len(self.dangling)}")
             out += [f"  {image_id}" for image_id in self.dangling]
         if self.regenerable:
             out.append(f"Images missing thumbnails or meta.json: {len(self.regenerable)}")
@@ -181,7 +206,7 @@ class Cleanup:
     Args:
         storage: the bucket.
         keys: the gallery's keys.
-        service: the gallery (its index, and the repairs it knows).
+        images: the gallery (its catalog, and the repairs it knows).
         grace: seconds within which nothing is touched.
         login_window: the sign-in lockout window; counters older than it are expired.
         now: the time the run takes as now.
@@ -191,7 +216,7 @@ class Cleanup:
         self,
         storage: Storage,
         keys: Keys,
-        service: GalleryService,
+        images: Images,
         *,
         grace: int,
         login_window: int,
@@ -199,7 +224,7 @@ class Cleanup:
     ) -> None:
         self.storage = storage
         self.keys = keys
-        self.service = service
+        self.images = images
         self.grace = grace
         self.login_window = login_window
         self.now = now
@@ -221,8 +246,12 @@ class Cleanup:
             objects under ``images/`` that have no image id at all).
         """
         report = CleanupReport(dry_run=dry_run, grace=self.grace)
-        self.service.index.forget()
-        snapshot = self.service.index.snapshot()  # before the listing: see _orphans
+        self.images.catalog.forget()
+        root, _ = self.images.catalog.read_root()  # before the listing: see _orphans
+        view = self.images.view()
+        records = {r.id: r for r in view.records()}
+        self._survey_catalog(report, root)
+        referenced = {e.name for e in root.shards} if root is not None else set()
         groups: dict[str, list[ObjectInfo]] = {}
         strays: list[ObjectInfo] = []
         for info in self.storage.list(self.keys.prefix):
@@ -234,6 +263,12 @@ class Cleanup:
                     groups.setdefault(image_id, []).append(info)
             elif info.key.startswith(self.keys.throttle_prefix):
                 self._throttle(report, info)
+            elif info.key.startswith(self.keys.shards_prefix):
+                name = self.keys.shard_name_of(info.key)
+                if name is None:
+                    report.unknown.append(self._found(info))
+                elif name not in referenced:  # replaced by its split parts, or a lost attempt
+                    self._orphan_if_old(report, info, strays)
             elif info.key.startswith(self.keys.doctor_prefix):
                 self._orphan_if_old(report, info, strays)
             elif not self._known(info.key):
@@ -248,8 +283,8 @@ class Cleanup:
                     report.interrupted.append(image_id)
                 else:
                     report.young.append(image_id)
-            elif image_id in snapshot.images:
-                self._check_indexed(report, image_id, snapshot.images[image_id], infos)
+            elif image_id in records:
+                self._check_indexed(report, image_id, records[image_id], infos)
             elif any(info.updated > self.cutoff for info in infos):
                 report.young += [info.key for info in infos]
             elif self.keys.original(image_id) in names and self.keys.meta(image_id) in names:
@@ -257,9 +292,11 @@ class Cleanup:
             else:
                 orphans[image_id] = infos
                 report.orphans += [self._found(info) for info in infos]
-        for image_id, record in snapshot.images.items():
+        for image_id, record in records.items():
             if image_id not in groups:
                 self._check_indexed(report, image_id, record, [])
+        self._survey_meta(report, [records[i] for i in groups
+                                   if i in records and i not in report.young])
         old_strays = [info for info in strays if info.updated <= self.cutoff]
         report.young += [info.key for info in strays if info.updated > self.cutoff]
         if old_strays:
@@ -279,16 +316,34 @@ class Cleanup:
 
     def _known(self, key: str) -> bool:
         keys = self.keys
-        return key in (keys.index, keys.users, keys.secret) or key.startswith(keys.audit_prefix)
+        return (key in (keys.index, keys.users, keys.secret, keys.index_v1_backup)
+                or key.startswith((keys.audit_prefix, keys.hashes_prefix)))
+
+    def _survey_catalog(self, report: CleanupReport, root: Any) -> None:
+        """Shards whose count in the root is out of date, or whose split did not finish."""
+        if root is None:
+            return
+        for entry in root.shards:
+            loaded = self.images.catalog.load(entry, keep=False)
+            if entry.count != len(loaded.shard.records) or loaded.shard.sealed is not None:
+                report.stale_shards.append(entry.name)
+
+    def _survey_meta(self, report: CleanupReport, records: list[ImageRecord]) -> None:
+        """Images whose ``meta.json`` disagrees with the catalog."""
+        if not records:
+            return
+        with ThreadPoolExecutor(max_workers=min(16, len(records))) as pool:
+            behind = list(pool.map(self.images.meta_behind, records))
+        report.meta_behind += [r.id for r, bad in zip(records, behind, strict=True) if bad]
 
     def _throttle(self, report: CleanupReport, info: ObjectInfo) -> None:
         quiet_for = timedelta(seconds=max(self.grace, self.login_window))
         if info.updated <= self.now - quiet_for:
             report.expired.append(self._found(info))
 
-    def _check_indexed(self, report: CleanupReport, image_id: str, record: dict[str, Any],
+    def _check_indexed(self, report: CleanupReport, image_id: str, record: ImageRecord,
                        infos: list[ObjectInfo]) -> None:
-        created = _parse_time(record.get("created_at", ""))
+        created = _parse_time(record.created_at)
         if created is None or created > self.cutoff:
             report.young.append(image_id)
             return
@@ -312,50 +367,65 @@ class Cleanup:
         self._finish_deletes(report)
         self._drop_dangling(report)
         self._regenerate(report)
+        self._sync_meta(report)
+        self._fix_counts(report)
         self._remove_expired(report)
 
     def _remove_orphans(self, report: CleanupReport, orphans: dict[str, list[ObjectInfo]]) -> None:
-        self.service.index.forget()
-        indexed = self.service.index.snapshot().images  # a reindex may have revived one
+        self.images.catalog.forget()
+        view = self.images.view()  # a reindex may have revived one
         for image_id, infos in orphans.items():
-            if image_id and image_id in indexed:
+            if image_id and view.get(image_id) is not None:
                 report.young += [info.key for info in infos]
                 continue
             self._delete(report, _delete_order(infos, self.keys, image_id))
 
     def _put_back(self, report: CleanupReport) -> None:
-        """Return whole images to the index; copies of a picture it has are removed."""
+        """Return whole images to the catalog; copies of a picture it has are removed."""
         if not report.unindexed:
             return
         try:
-            added, duplicates = self.service.adopt(report.unindexed)
+            added, duplicates = self.images.adopt(report.unindexed)
         except GalleryError as err:
             report.failed += [(image_id, err.message) for image_id in report.unindexed]
             return
         report.regenerated += [f"index:{image_id}" for image_id in added]
+        report.unindexed = [i for i in report.unindexed if i not in duplicates]
+        report.duplicates += duplicates
         for image_id in duplicates:
             listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
             self._delete(report, _delete_order_keys(listed, self.keys, image_id))
 
     def _finish_deletes(self, report: CleanupReport) -> None:
-        """Finish deletes that were interrupted: the index entry, then the objects."""
-        if not report.interrupted:
+        """Finish deletes that were interrupted, as a delete does it."""
+        self._finish(report, report.interrupted)
+
+    def _finish(self, report: CleanupReport, image_ids: list[str]) -> None:
+        """Take images out of the catalog, their hash claims and every object
+        (:func:`gallery.images.delete.finish_delete`), and report what went."""
+        if not image_ids:
             return
-        pending = set(report.interrupted)
-
-        def drop(value: IndexValue) -> Any:
-            dropped = [i for i in report.interrupted if value["images"].pop(i, None) is not None]
-            return dropped if dropped else Unchanged(dropped)
-
+        view = self.images.view()
+        records: list[ImageRecord] = []
+        for image_id in image_ids:
+            try:
+                record = view.get(image_id) or self.images.d.store.read_meta(image_id)
+            except (GalleryError, Damaged):
+                record = None
+            if record is not None:
+                records.append(record)
+        listed = {image_id: [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
+                  for image_id in image_ids}
         try:
-            dropped = self.service.index.update(drop)
+            dropped = self.images.finish_delete(records)
+            for image_id in set(image_ids) - {r.id for r in records}:
+                self.images.d.store.remove_objects(image_id)
         except GalleryError as err:
-            report.failed += [(image_id, err.message) for image_id in sorted(pending)]
+            report.failed += [(image_id, err.message) for image_id in image_ids]
             return
         report.removed += [f"index:{image_id}" for image_id in dropped]
-        for image_id in report.interrupted:
-            listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
-            self._delete(report, _delete_order_keys(listed, self.keys, image_id))
+        for image_id in image_ids:
+            report.removed += delete_order(self.keys, image_id, listed[image_id])
 
     def _delete(self, report: CleanupReport, keys: Iterable[str]) -> None:
         for key in keys:
@@ -374,32 +444,36 @@ class Cleanup:
                     gone.append(image_id)
             except GalleryError as err:
                 report.failed.append((image_id, err.message))
-        if not gone:
-            return
-
-        def drop(value: IndexValue) -> list[str]:
-            return [i for i in gone if value["images"].pop(i, None) is not None]
-
-        try:
-            dropped = self.service.index.update(drop)
-        except GalleryError as err:
-            report.failed += [(image_id, err.message) for image_id in gone]
-            return
-        for image_id in dropped:
-            report.removed.append(f"index:{image_id}")
-            listed = [info.key for info in self.storage.list(self.keys.image_prefix(image_id))]
-            self._delete(report, _delete_order_keys(listed, self.keys, image_id))
+        self._finish(report, gone)
 
     def _regenerate(self, report: CleanupReport) -> None:
         for image_id, missing in report.regenerable:
             try:
                 if any(name.endswith(".webp") for name in missing):
-                    made = self.service.restore_variants(image_id)
+                    made = self.images.restore_variants(image_id)
                     report.regenerated += [self.keys.variant(image_id, name) for name in made]
-                if "meta.json" in missing and self.service.restore_meta(image_id):
+                if "meta.json" in missing and self.images.restore_meta(image_id):
                     report.regenerated.append(self.keys.meta(image_id))
             except GalleryError as err:
                 report.failed.append((image_id, err.message))
+
+    def _sync_meta(self, report: CleanupReport) -> None:
+        for image_id in report.meta_behind:
+            try:
+                if self.images.sync_meta(image_id):
+                    report.regenerated.append(self.keys.meta(image_id))
+            except GalleryError as err:
+                report.failed.append((image_id, err.message))
+
+    def _fix_counts(self, report: CleanupReport) -> None:
+        if not report.stale_shards:
+            return
+        try:
+            self.images.catalog.rewrite(lambda lo, hi, records: None)
+        except GalleryError as err:
+            report.failed.append(("catalog", err.message))
+            return
+        report.regenerated += [f"shard:{name}" for name in report.stale_shards]
 
     def _remove_expired(self, report: CleanupReport) -> None:
         quiet_since = self.now - timedelta(seconds=max(self.grace, self.login_window))
@@ -417,5 +491,5 @@ def _delete_order(infos: list[ObjectInfo], keys: Keys, image_id: str) -> list[st
 
 
 def _delete_order_keys(listed: list[str], keys: Keys, image_id: str) -> list[str]:
-    """As a delete does it (:func:`gallery.service.delete_order`)."""
+    """As a delete does it (:func:`gallery.images.store.delete_order`)."""
     return delete_order(keys, image_id, listed) if image_id else listed

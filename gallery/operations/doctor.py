@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gallery.errors import GalleryError
 
 if TYPE_CHECKING:
-    from gallery.runtime import Runtime
+    from gallery.operations import Operations
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +47,11 @@ class Problem(Exception):
         self.fix = fix
 
 
-REINDEX_FIX = "Run `flask --app app gallery reindex` to rebuild index.json from the bucket."
+REINDEX_FIX = "Run `flask --app app gallery reindex` to rebuild the catalog from the bucket."
 CODECS = ("JPEG", "PNG", "WEBP", "GIF")
 
 
-def check_configuration(rt: Runtime) -> str:
+def check_configuration(rt: Operations) -> str:
     settings = rt.settings
     if settings["max_file_bytes"] > settings["max_request_bytes"]:
         raise Problem(
@@ -62,12 +62,12 @@ def check_configuration(rt: Runtime) -> str:
     return f"settings are valid; storage is {rt.storage.describe()}"
 
 
-def check_reachable(rt: Runtime) -> str:
+def check_reachable(rt: Operations) -> str:
     rt.storage.list_page(rt.keys.prefix, page_size=1)
     return f"{rt.storage.describe()} answers"
 
 
-def check_probe(rt: Runtime) -> str:
+def check_probe(rt: Operations) -> str:
     key = rt.keys.doctor_probe()
     body = b"gallery doctor probe"
     rt.storage.put(key, body, content_type="text/plain", if_absent=True)
@@ -83,7 +83,7 @@ def check_probe(rt: Runtime) -> str:
     return "wrote, read back and deleted a probe object"
 
 
-def check_libmagic(rt: Runtime) -> str:
+def check_libmagic(rt: Operations) -> str:
     try:
         import magic
     except ImportError as err:  # python-magic raises ImportError when libmagic is missing
@@ -101,7 +101,7 @@ _LIBMAGIC_FIX = ("Install libmagic: `apt-get install libmagic1` (Debian/Ubuntu),
                  "`brew install libmagic` (macOS), or the Nix package `file` on Replit.")
 
 
-def check_codecs(rt: Runtime) -> str:
+def check_codecs(rt: Operations) -> str:
     from PIL import Image
 
     broken = []
@@ -129,31 +129,67 @@ def _tiny_image(image_format: str) -> bytes:
     return out.getvalue()
 
 
-def check_index(rt: Runtime) -> str:
-    rt.service.index.forget()
-    snapshot = rt.service.index.snapshot()  # raises DocumentDamaged, shown with the fix
-    if snapshot.version is None:
-        return "no index.json yet (an empty gallery)"
+def check_index(rt: Operations) -> str:
+    catalog = rt.images.catalog
+    catalog.forget()
+    root, _ = catalog.read_root()  # raises DocumentDamaged, shown with the fix
+    if root is None:
+        return "no catalog yet (an empty gallery)"
+    count = 0
+    stale = []
+    for entry in root.shards:
+        loaded = catalog.load(entry, keep=False)  # raises DocumentDamaged for a damaged shard
+        count += len(loaded.shard.records)
+        if entry.count != len(loaded.shard.records) or loaded.shard.sealed is not None:
+            stale.append(entry.name)
     originals = sum(
         1 for info in rt.storage.list(rt.keys.images_prefix)
         if (image_id := rt.keys.image_id_of(info.key)) and info.key == rt.keys.original(image_id)
     )
-    count = len(snapshot.images)
     if originals != count:
         raise Problem(
-            f"index.json lists {count} images but the bucket holds {originals} originals.",
+            f"The catalog lists {count} images but the bucket holds {originals} originals.",
             "Run `flask --app app gallery cleanup --dry-run` to see which; then `gallery cleanup` "
-            "(or `gallery reindex` to take in originals the index lost).",
+            "(or `gallery reindex` to take in originals the catalog lost).",
         )
-    return f"index.json is valid and lists all {count} images"
+    if stale:
+        raise Problem(
+            f"The catalog's root has out-of-date counts for {len(stale)} shard(s).",
+            "Run `flask --app app gallery cleanup` to correct them.",
+        )
+    return (f"the catalog is valid ({len(root.shards)} shard{'s' if len(root.shards) != 1 else ''})"
+            f" and lists all {count} images")
 
 
-def check_users(rt: Runtime) -> str:
+def check_meta(rt: Operations) -> str:
+    records = list(rt.images.view().records())
+    behind = [r.id for r, bad in zip(records, _map(rt.images.meta_behind, records), strict=True)
+              if bad]
+    if behind:
+        raise Problem(
+            f"{len(behind)} image(s) have a meta.json that disagrees with the catalog "
+            f"(e.g. {behind[0]}): an edit that failed half-way.",
+            "Run `flask --app app gallery cleanup` to rewrite them from the catalog "
+            "(before any `gallery reindex`, which reads meta.json).",
+        )
+    return f"every image's meta.json agrees with the catalog ({len(records)} checked)"
+
+
+def _map(work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
+        return list(pool.map(work, items))
+
+
+def check_users(rt: Operations) -> str:
     users = rt.accounts.list_users()
     return f"users.json is readable ({len(users)} accounts)"
 
 
-def check_admin(rt: Runtime) -> str:
+def check_admin(rt: Operations) -> str:
     admins = [u for u in rt.accounts.list_users() if u.is_admin and not u.disabled]
     if not admins:
         raise Problem("There is no active admin account.",
@@ -161,7 +197,7 @@ def check_admin(rt: Runtime) -> str:
     return f"{len(admins)} active admin account{'s' if len(admins) != 1 else ''}"
 
 
-CHECKS: tuple[tuple[str, Callable[[Runtime], str], str | None], ...] = (
+CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
     ("configuration", check_configuration, None),
     ("storage reachable", check_reachable,
      "Check GALLERY_STORAGE, the network and the credentials, then run doctor again."),
@@ -169,7 +205,8 @@ CHECKS: tuple[tuple[str, Callable[[Runtime], str], str | None], ...] = (
      "Check that the credentials may write, read and delete objects."),
     ("libmagic", check_libmagic, _LIBMAGIC_FIX),
     ("image codecs", check_codecs, None),
-    ("index", check_index, REINDEX_FIX),
+    ("catalog", check_index, REINDEX_FIX),
+    ("meta.json", check_meta, None),
     ("accounts", check_users,
      "users.json is damaged: restore it from a backup, or repair the JSON by hand."),
     ("admin account", check_admin,
@@ -177,7 +214,7 @@ CHECKS: tuple[tuple[str, Callable[[Runtime], str], str | None], ...] = (
 )
 
 
-def run_checks(rt: Runtime) -> list[Check]:
+def run_checks(rt: Operations) -> list[Check]:
     """Run every check, in order; a failing check does not stop the others."""
     results = []
     for name, check, fix in CHECKS:

@@ -9,7 +9,7 @@ from typing import Any
 
 from gallery.audit import AuditEntry, AuditLog
 from gallery.keys import Keys
-from gallery.service import GalleryService, public_record
+from gallery.images.service import Images
 from gallery.storage.base import Storage
 
 KINDS = ("originals", "variants", "metadata", "index", "other")
@@ -68,7 +68,7 @@ class Stats:
 
 def kind_of(key: str, keys: Keys) -> str:
     """Which of :data:`KINDS` an object under the prefix counts as."""
-    if key == keys.index:
+    if key == keys.index or key.startswith(keys.catalog_prefix):
         return "index"
     image_id = keys.image_id_of(key)
     if image_id is None:
@@ -109,30 +109,30 @@ def per_day(created: list[str], today: datetime, days: int = DAYS) -> list[tuple
 
 
 def gather(
-    storage: Storage, keys: Keys, service: GalleryService, audit: AuditLog, now: datetime
+    storage: Storage, keys: Keys, images: Images, audit: AuditLog, now: datetime
 ) -> Stats:
-    """Read the index and one listing of the prefix and sum them up.
+    """Read the catalog's rows and one listing of the prefix and sum them up.
 
     Raises:
-        DocumentDamaged: the index cannot be read.
+        DocumentDamaged: the catalog cannot be read.
         StorageUnavailable: the storage did not answer.
     """
-    snapshot = service.index.snapshot()
-    records = list(snapshot.images.values())
+    root, version = images.catalog.read_root()
+    view = images.view()
+    rows = view.rows()
     sizes = dict.fromkeys(KINDS, 0)
     for info in storage.list(keys.prefix):
         sizes[kind_of(info.key, keys)] += info.size
-    largest = sorted(records, key=lambda r: (-int(r.get("size", 0)), r["id"]))[:LARGEST]
+    largest = sorted(rows, key=lambda r: (-r.size, r.id))[:LARGEST]
     return Stats(
-        image_count=len(records),
+        image_count=len(rows),
         bytes_by_kind=sizes,
-        by_content_type=dict(Counter(r.get("content_type", "unknown") for r in records)
-                             .most_common()),
-        per_day=per_day([r["created_at"] for r in records], now),
-        largest=[public_record(r) for r in largest],
+        by_content_type=dict(Counter(r.content_type for r in rows).most_common()),
+        per_day=per_day([r.created_at for r in rows], now),
+        largest=[record.public() for record in (view.get(r.id) for r in largest) if record],
         backend=backend_name(storage),
         location=location_of(storage),
-        index_version=snapshot.version,
-        last_rebuild=snapshot.meta.get("rebuilt_at"),
+        index_version=version,
+        last_rebuild=root.extra.get("rebuilt_at") if root is not None else None,
         audit=audit.latest(10),
     )

@@ -3,7 +3,7 @@
 An export holds::
 
     manifest.json          {"format": 1, "exported_at", "images": [full records], "missing"}
-    index.json             the index exactly as stored
+    index.json             every record in one JSON index (the catalog, as one object)
     originals/<id>.<ext>   every original, byte for byte
 
 ``manifest.json`` is written last, so a folder with one is a finished export.
@@ -30,13 +30,12 @@ import orjson
 
 from gallery.clock import format_timestamp, parse_timestamp
 from gallery.errors import BadRequest, GalleryError, ObjectNotFound, TooLarge
-from gallery.index import empty_index
 from gallery.keys import is_image_id
 from gallery.operations.stats import backend_name
 
 if TYPE_CHECKING:
-    from gallery.runtime import Runtime
-    from gallery.service import UploadResult
+    from gallery.operations import Operations
+    from gallery.images.results import UploadResult
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -89,6 +88,15 @@ class ImportReport:
     def total(self) -> int:
         return len(self.imported) + len(self.duplicates) + len(self.rejected)
 
+    def verdict(self, name: str, verdict: UploadResult | GalleryError) -> None:
+        """Note what became of one file (an upload batch calls this)."""
+        if isinstance(verdict, GalleryError):
+            self.rejected.append((name, verdict.message))
+        elif verdict.duplicate:
+            self.duplicates.append((name, verdict.image["id"]))
+        else:
+            self.imported.append((name, verdict.image["id"]))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -123,19 +131,14 @@ class _Plan:
     exported_at: str
 
 
-def _plan(rt: Runtime, now: datetime) -> _Plan:
-    """The index as stored right now, and its records in upload order."""
-
-    try:
-        raw, _ = rt.storage.read(rt.keys.index)
-    except ObjectNotFound:
-        raw = orjson.dumps(empty_index())
-    value = rt.service.index.document.parse(raw)
-    records = sorted(value["images"].values(), key=lambda r: (r["created_at"], r["id"]))
-    return _Plan(raw, records, format_timestamp(now))
+def _plan(rt: Operations, now: datetime) -> _Plan:
+    """The catalog as it is right now: its records in upload order, and as one index."""
+    records = [record.to_json() for record in rt.images.view().records()]
+    index = {"format": 1, "images": {r["id"]: r for r in records}}
+    return _Plan(orjson.dumps(index), records, format_timestamp(now))
 
 
-def _manifest(plan: _Plan, rt: Runtime, exported: list[dict[str, Any]],
+def _manifest(plan: _Plan, rt: Operations, exported: list[dict[str, Any]],
               missing: list[str]) -> bytes:
     return orjson.dumps({
         "format": FORMAT,
@@ -146,7 +149,7 @@ def _manifest(plan: _Plan, rt: Runtime, exported: list[dict[str, Any]],
     }, option=orjson.OPT_INDENT_2)
 
 
-def export_folder(rt: Runtime, dest: Path, now: datetime, progress: Progress | None
+def export_folder(rt: Operations, dest: Path, now: datetime, progress: Progress | None
                   ) -> ExportReport:
     """Write an export into ``dest``, a new or empty folder.
 
@@ -224,7 +227,7 @@ def _zip_time(stamp: str) -> tuple[int, int, int, int, int, int]:
     return max((1980, 1, 1, 0, 0, 0), moment.timetuple()[:6])  # type: ignore[return-value]
 
 
-def iter_zip(rt: Runtime, now: datetime, report: ExportReport,
+def iter_zip(rt: Operations, now: datetime, report: ExportReport,
              progress: Progress | None = None) -> Iterator[bytes]:
     """An export as a zip, in chunks, holding at most one storage chunk in memory at a time.
 
@@ -270,7 +273,7 @@ def _entry(name: str, stamp: str, compression: int) -> zipfile.ZipInfo:
     return entry
 
 
-def export_zip_file(rt: Runtime, dest: Path, now: datetime, progress: Progress | None
+def export_zip_file(rt: Operations, dest: Path, now: datetime, progress: Progress | None
                     ) -> ExportReport:
     """Write an export as the zip file ``dest`` (complete, or not at all).
 
@@ -342,7 +345,7 @@ def is_export(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-def import_export(rt: Runtime, path: Path, progress: Progress | None) -> ImportReport:
+def import_export(rt: Operations, path: Path, progress: Progress | None) -> ImportReport:
     """Reproduce an exported gallery: same ids, texts, uploaders and times.
 
     Raises:
@@ -356,36 +359,35 @@ def import_export(rt: Runtime, path: Path, progress: Progress | None) -> ImportR
         if not source.has(MANIFEST):
             raise BadRequest(f"{path} has no {MANIFEST}; it is not a gallery export.")
         records = _read_manifest(source.read(MANIFEST, 1 << 30))
-        limit = rt.service.limits.max_bytes
-        for done, record in enumerate(records, 1):
-            try:
-                name = original_name(record)
-            except BadRequest as err:
-                report.rejected.append((f"record {done}", err.message))
-            else:
-                _attempt(report, name,
-                         lambda name=name, record=record: rt.service.import_record(
-                             source.read(name, limit), record))
-            if progress:
-                progress(done, len(records))
+        limit = rt.images.limits.max_bytes
+        with rt.images.batch(report.verdict) as batch:
+            for done, record in enumerate(records, 1):
+                try:
+                    name = original_name(record)
+                except BadRequest as err:
+                    report.rejected.append((f"record {done}", err.message))
+                else:
+                    _attempt(report, name, lambda name=name, record=record: batch.import_record(
+                        name, source.read(name, limit), record))
+                if progress:
+                    progress(done, len(records))
     finally:
         source.close()
     return report
 
 
-def _attempt(report: ImportReport, name: str, step: Callable[[], UploadResult]) -> None:
-    """Import one file; a refused file goes into the report, a storage failure stops the run."""
+def _attempt(report: ImportReport, name: str, step: Callable[[], None]) -> None:
+    """Stage one file in the batch (its verdict reaches the report through
+    :meth:`ImportReport.verdict`); a file that cannot be read or is refused before
+    staging goes into the report, a storage failure stops the run."""
     try:
-        result = step()
+        step()
     except OSError as err:
         report.rejected.append((name, f"cannot be read: {err.strerror or err}"))
     except GalleryError as err:
         if err.status >= 500:  # the storage, not the file: stop, a re-run resumes
             raise
         report.rejected.append((name, err.message))
-    else:
-        target = report.duplicates if result.duplicate else report.imported
-        target.append((name, result.image["id"]))
 
 
 def _read_manifest(raw: bytes) -> list[dict[str, Any]]:
@@ -412,7 +414,7 @@ def image_files(folder: Path, recursive: bool) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
-def import_folder(rt: Runtime, folder: Path, username: str, recursive: bool,
+def import_folder(rt: Operations, folder: Path, username: str, recursive: bool,
                   progress: Progress | None) -> ImportReport:
     """Upload every file in ``folder`` as ``username``, through the upload pipeline.
 
@@ -423,14 +425,17 @@ def import_folder(rt: Runtime, folder: Path, username: str, recursive: bool,
     """
     report = ImportReport(str(folder))
     files = image_files(folder, recursive)
-    limit = rt.service.limits.max_bytes
-    def upload(path: Path) -> UploadResult:
-        if path.stat().st_size > limit:
-            raise TooLarge(f"The file is larger than {limit} bytes.")
-        return rt.service.upload(path.read_bytes(), path.name, uploaded_by=username)
+    limit = rt.images.limits.max_bytes
+    with rt.images.batch(report.verdict) as batch:
 
-    for done, path in enumerate(files, 1):
-        _attempt(report, str(path.relative_to(folder)), lambda path=path: upload(path))
-        if progress:
-            progress(done, len(files))
+        def upload(name: str, path: Path) -> None:
+            if path.stat().st_size > limit:
+                raise TooLarge(f"The file is larger than {limit} bytes.")
+            batch.upload(name, path.read_bytes(), path.name, uploaded_by=username)
+
+        for done, path in enumerate(files, 1):
+            name = str(path.relative_to(folder))
+            _attempt(report, name, lambda name=name, path=path: upload(name, path))
+            if progress:
+                progress(done, len(files))
     return report

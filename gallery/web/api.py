@@ -33,7 +33,7 @@ def list_images() -> Response:
     raw_limit = request.args.get("limit", str(rt.settings["page_size"]))
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise BadRequest("limit must be a whole number from 1 to 100.")
-    images, cursor = rt.service.list_images(
+    images, cursor = rt.images.list_images(
         limit=int(raw_limit), cursor=request.args.get("cursor") or None
     )
     return jsonify(images=[image_json(i) for i in images], next_cursor=cursor)
@@ -41,7 +41,7 @@ def list_images() -> Response:
 
 @bp.get("/images/<image_id>")
 def get_image(image_id: str) -> Response:
-    return jsonify(image_json(runtime().service.get(image_id)))
+    return jsonify(image_json(runtime().images.get(image_id)))
 
 
 @bp.patch("/images/<image_id>")
@@ -50,11 +50,11 @@ def update_image(image_id: str) -> Response:
     changes = request.get_json(silent=True)
     if not isinstance(changes, dict):
         raise BadRequest("Send a JSON object, e.g. {\"title\": \"...\"}.")
-    return jsonify(image_json(runtime().service.update(image_id, changes, actor=who)))
+    return jsonify(image_json(runtime().images.update(image_id, changes, actor=who)))
 
 
 @bp.delete("/images/<image_id>")
 def delete_image(image_id: str) -> tuple[str, int]:
     who = require_actor()
-    runtime().service.delete(image_id, actor=who)
+    runtime().images.delete(image_id, actor=who)
     return "", 204

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from gallery.errors import Forbidden, NotSignedIn
 from gallery.runtime import Runtime
-from gallery.service import Actor
+from gallery.images.results import Actor
 
 
 def runtime() -> Runtime:

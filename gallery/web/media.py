@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, send_file
 
-from gallery.service import Media
+from gallery.images.results import Media
 from gallery.web.context import runtime
 
 bp = Blueprint("media", __name__)
@@ -35,7 +35,7 @@ def _serve(media: Media, attachment: bool = False) -> Response:
         response = Response(status=304)
         response.set_etag(etag)
         return _headers(response)
-    service = runtime().service
+    service = runtime().images
     local_path = service.local_path(media)
     if local_path is not None:
         response = send_file(
@@ -65,9 +65,9 @@ def _serve(media: Media, attachment: bool = False) -> Response:
 @bp.get("/media/<image_id>")
 def original(image_id: str) -> Response:
     attachment = request.args.get("download") == "1"
-    return _serve(runtime().service.media(image_id), attachment=attachment)
+    return _serve(runtime().images.media(image_id), attachment=attachment)
 
 
 @bp.get("/media/<image_id>/<variant>")
 def variant(image_id: str, variant: str) -> Response:
-    return _serve(runtime().service.media(image_id, variant))
+    return _serve(runtime().images.media(image_id, variant))

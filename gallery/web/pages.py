@@ -67,13 +67,13 @@ def _page_number() -> int:
 def index():
     rt = runtime()
     per_page = rt.settings["page_size"]
-    page = rt.service.page(_page_number(), per_page)
+    page = rt.images.page(_page_number(), per_page)
     return render_template("index.html", page=page, offset=(page.number - 1) * per_page)
 
 
 @bp.get("/images/<image_id>")
 def image(image_id: str):
-    record = runtime().service.get(image_id)
+    record = runtime().images.get(image_id)
     form = EditForm(data={"title": record.get("title", ""), "description": record.get("description", "")})
     return render_template(
         "image.html", image=record, form=form, confirm=ConfirmForm(), editable=can_edit(record)
@@ -87,7 +87,7 @@ def edit(image_id: str):
     if not form.validate():
         messages = [m for errors in form.errors.values() for m in errors]
         raise BadRequest(" ".join(messages) or "The form is not valid.")
-    runtime().service.update(
+    runtime().images.update(
         image_id,
         {"title": form.title.data or "", "description": form.description.data or ""},
         actor=who,
@@ -99,7 +99,7 @@ def edit(image_id: str):
 @bp.route("/images/<image_id>/delete", methods=["GET", "POST"])
 def delete(image_id: str):
     who = require_actor()
-    service = runtime().service
+    service = runtime().images
     record = service.get(image_id)
     if not can_edit(record):
         abort(403)
@@ -113,10 +113,10 @@ def delete(image_id: str):
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 while the storage answers (``degraded`` if the index needs a reindex), else 503."""
+    """200 while the storage answers (``degraded`` if the catalog needs a reindex), else 503."""
     rt = runtime()
     try:
-        snapshot = rt.service.index.snapshot()
+        view = rt.images.view()
     except StorageError as err:
         body = {"status": "unavailable", "storage": rt.storage.scheme, "error": err.message}
         return jsonify(body), 503
@@ -124,4 +124,4 @@ def healthz() -> tuple[Response, int]:
         body = {"status": "degraded", "storage": rt.storage.scheme, "error": err.message,
                 "fix": "flask --app app gallery reindex"}
         return jsonify(body), 200
-    return jsonify(status="ok", storage=rt.storage.scheme, images=len(snapshot.images)), 200
+    return jsonify(status="ok", storage=rt.storage.scheme, images=view.total), 200

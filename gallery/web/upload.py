@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from gallery.errors import GalleryError, TooLarge
 from gallery.imaging.model import ALLOWED_TYPES, EXTENSIONS
-from gallery.service import UploadResult
+from gallery.images.results import UploadResult
 from gallery.web.context import require_actor, runtime
 
 bp = Blueprint("upload", __name__)
@@ -56,7 +56,7 @@ def accept(file: FileStorage) -> UploadResult:
     rt = runtime()
     who = require_actor()
     data = read_limited(file, rt.settings["max_file_bytes"])
-    return rt.service.upload(data, file.filename or "image", uploaded_by=who.username)
+    return rt.images.upload(data, file.filename or "image", uploaded_by=who.username)
 
 
 def store_upload(file: FileStorage) -> Outcome:

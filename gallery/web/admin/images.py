@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 
-from gallery import catalog
+from gallery.catalog import table as catalog
 from gallery.errors import BadRequest
 from gallery.keys import is_image_id
-from gallery.service import public_record
 from gallery.web.admin.common import ConfirmForm, bp
 from gallery.web.context import require_admin, runtime, safe_next
 from gallery.web.errors import wants_json
@@ -26,9 +25,9 @@ def _back() -> str:
 @bp.get("/images")
 def images():
     query = catalog.parse_query(request.args)
-    snapshot = runtime().service.index.snapshot()
-    page = catalog.search(snapshot.images.values(), query)
-    rows = [public_record(r) for r in page.rows]
+    view = runtime().images.view()
+    page = catalog.search(view.rows(), query)
+    rows = [record.public() for record in (view.get(r.id) for r in page.rows) if record]
     return render_template(
         "admin/images.html",
         page=page,
@@ -52,8 +51,8 @@ def _selection() -> list[dict]:
         raise BadRequest(f"Select at most {MAX_SELECTION} images at once.")
     if not all(is_image_id(i) for i in ids):
         raise BadRequest("The selection contains something that is not an image id.")
-    known = runtime().service.index.snapshot().images
-    return [public_record(known[i]) for i in ids if i in known]
+    view = runtime().images.view()
+    return [record.public() for record in (view.get(i) for i in ids) if record]
 
 
 @bp.route("/images/delete", methods=["GET", "POST"])
@@ -62,7 +61,7 @@ def delete_images():
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
         asked = [image["id"] for image in selected]
-        deleted = runtime().service.delete_many(asked, actor=require_admin()) if asked else []
+        deleted = runtime().images.delete_many(asked, actor=require_admin()) if asked else []
         gone = len(set(request.values.getlist("ids"))) - len(deleted)
         message = f"Deleted {len(deleted)} image{'' if len(deleted) == 1 else 's'}."
         if gone > 0:
@@ -82,7 +81,7 @@ def edit_image(image_id: str):
     if not form.validate():
         messages = [m for errors in form.errors.values() for m in errors]
         raise BadRequest(" ".join(messages) or "The form is not valid.")
-    record = runtime().service.update(
+    record = runtime().images.update(
         image_id,
         {"title": form.title.data or "", "description": form.description.data or ""},
         actor=require_admin(),
