@@ -7,7 +7,7 @@ Layout under the prefix::
 
     index.json                  the catalog's root: names the shards (see docs/catalog.md)
     catalog/shards/<name>.json  one shard: the records of a range of upload times
-    catalog/hashes/<xx>.json    content hash -> image id, for hashes starting with xx
+    catalog/hashes/<xxx>.json   content hash -> image id, for hashes starting with xxx
     catalog/index-v1.json       the single index of earlier releases, kept when upgraded
     users.json                  accounts and API tokens (hashed)
     secret_key                  the generated session key
@@ -82,8 +82,8 @@ class Keys:
         return name if _SHARD.match(name) else None
 
     def hash_bucket(self, bucket: str) -> str:
-        """The object mapping content hashes that start with ``bucket`` (two hex digits)."""
-        if not re.fullmatch(r"[0-9a-f]{2}", bucket):
+        """The object mapping content hashes that start with ``bucket`` (three hex digits)."""
+        if not re.fullmatch(r"[0-9a-f]{3}", bucket):
             raise ValueError(f"bad hash bucket {bucket!r}")
         return self._key(f"catalog/hashes/{bucket}.json")
 

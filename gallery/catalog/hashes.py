@@ -1,4 +1,4 @@
-"""Content hash -> image id, in 256 small JSON buckets updated by compare-and-swap.
+"""Content hash -> image id, in 4096 small JSON buckets updated by compare-and-swap.
 
 Duplicate detection reads one bucket (no shard, however large the gallery); an
 upload *claims* its hashes before its record enters the catalog, so of two
@@ -11,16 +11,26 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import orjson
 
-from gallery.catalog.model import bucket_json, bucket_of, group_by_bucket, parse_bucket
+from gallery.catalog.model import (
+    BUCKET_DIGITS,
+    bucket_json,
+    bucket_of,
+    group_by_bucket,
+    parse_bucket,
+)
 from gallery.documents import JSON_TYPE, DocumentDamaged
 from gallery.errors import Conflict, ObjectNotFound, PreconditionFailed
 from gallery.keys import Keys
 from gallery.storage.base import Storage
 
-BUCKETS = tuple(f"{i:02x}" for i in range(256))
+BUCKETS = tuple(f"{i:03x}" for i in range(16 ** BUCKET_DIGITS))
+#: Buckets read or written at once (each is a storage round trip).
+WORKERS = 8
 MAX_ATTEMPTS = 60
 
 
@@ -52,8 +62,9 @@ class HashIndex:
             StorageUnavailable: the storage did not answer.
         """
         found: dict[str, str] = {}
-        for bucket, group in group_by_bucket(set(shas)).items():
-            hashes, _ = self._read(bucket)
+        groups = group_by_bucket(set(shas))
+        for group, (hashes, _) in zip(groups.values(), _each(self._read, list(groups)),
+                                      strict=True):
             found.update({sha: hashes[sha] for sha in group if sha in hashes})
         return found
 
@@ -92,12 +103,12 @@ class HashIndex:
             The hashes already held by another image: ``sha -> that image's id``.
         """
         stale = stale or {}
-        taken: dict[str, str] = {}
-        for bucket, group in group_by_bucket(claims).items():
+        groups = group_by_bucket(claims)
 
-            def claim(hashes: dict[str, str], group: list[str] = group) -> dict[str, str]:
+        def claim_bucket(bucket: str) -> dict[str, str]:
+            def claim(hashes: dict[str, str]) -> dict[str, str]:
                 lost = {}
-                for sha in group:
+                for sha in groups[bucket]:
                     holder = hashes.get(sha)
                     if holder is None or holder == claims[sha] or holder == stale.get(sha):
                         hashes[sha] = claims[sha]
@@ -105,19 +116,26 @@ class HashIndex:
                         lost[sha] = holder
                 return lost
 
-            taken.update(self.update(bucket, claim))  # type: ignore[arg-type]
+            return self.update(bucket, claim)  # type: ignore[return-value]
+
+        taken: dict[str, str] = {}
+        for lost in _each(claim_bucket, list(groups)):
+            taken.update(lost)
         return taken
 
     def release(self, claims: Mapping[str, str]) -> None:
         """Forget ``sha -> id`` for each pair still held by that id."""
-        for bucket, group in group_by_bucket(claims).items():
+        groups = group_by_bucket(claims)
 
-            def release(hashes: dict[str, str], group: list[str] = group) -> None:
-                for sha in group:
+        def release_bucket(bucket: str) -> None:
+            def release(hashes: dict[str, str]) -> None:
+                for sha in groups[bucket]:
                     if hashes.get(sha) == claims[sha]:
                         del hashes[sha]
 
             self.update(bucket, release)
+
+        _each(release_bucket, list(groups))
 
     def entries(self) -> dict[str, str]:
         """Every ``sha -> id`` (maintenance).
@@ -127,38 +145,53 @@ class HashIndex:
         """
         out: dict[str, str] = {}
         present = {info.key for info in self.storage.list(self.keys.hashes_prefix)}
-        for bucket in BUCKETS:
-            if self.keys.hash_bucket(bucket) in present:
-                out.update(self._read(bucket)[0])
+        wanted = [b for b in BUCKETS if self.keys.hash_bucket(b) in present]
+        for hashes, _ in _each(self._read, wanted):
+            out.update(hashes)
         return out
 
     def rebuild(self, want: Callable[[str, dict[str, str]], dict[str, str]]) -> None:
         """Rewrite every bucket: ``want(bucket, current)`` gives what it should hold.
         A damaged bucket is handed over as empty and replaced."""
-        for bucket in BUCKETS:
-            key = self.keys.hash_bucket(bucket)
-            for attempt in range(MAX_ATTEMPTS):
-                try:
-                    hashes, version = self._read(bucket)
-                except DocumentDamaged:
-                    hashes, version = {}, self.storage.stat(key).version
-                wanted = want(bucket, dict(hashes))
-                if wanted == hashes and version is not None:
-                    break
-                if not wanted and version is None:
-                    break
-                body = orjson.dumps(bucket_json(wanted))
-                try:
-                    if version is None:
-                        self.storage.put(key, body, content_type=JSON_TYPE, if_absent=True)
-                    else:
-                        self.storage.put(key, body, content_type=JSON_TYPE, if_version=version)
-                except PreconditionFailed:
-                    time.sleep(min(0.5, 0.004 * 2 ** min(attempt, 7)) * random.random())
-                    continue
+        present = {info.key for info in self.storage.list(self.keys.hashes_prefix)}
+        _each(lambda bucket: self._rebuild_one(bucket, want, self.keys.hash_bucket(bucket)
+                                               in present), list(BUCKETS))
+
+    def _rebuild_one(self, bucket: str, want: Callable[[str, dict[str, str]], dict[str, str]],
+                     present: bool) -> None:
+        key = self.keys.hash_bucket(bucket)
+        if not present and not want(bucket, {}):
+            return
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                hashes, version = self._read(bucket)
+            except DocumentDamaged:
+                hashes, version = {}, self.storage.stat(key).version
+            wanted = want(bucket, dict(hashes))
+            if wanted == hashes and version is not None:
                 break
-            else:
-                raise Conflict("Too many concurrent uploads; please try again.")
+            if not wanted and version is None:
+                break
+            body = orjson.dumps(bucket_json(wanted))
+            try:
+                if version is None:
+                    self.storage.put(key, body, content_type=JSON_TYPE, if_absent=True)
+                else:
+                    self.storage.put(key, body, content_type=JSON_TYPE, if_version=version)
+            except PreconditionFailed:
+                time.sleep(min(0.5, 0.004 * 2 ** min(attempt, 7)) * random.random())
+                continue
+            break
+        else:
+            raise Conflict("Too many concurrent uploads; please try again.")
+
+
+def _each(work: Callable[[str], Any], buckets: list[str]) -> list[Any]:
+    """``work(bucket)`` for each bucket, a few at a time, results in order."""
+    if len(buckets) <= 1:
+        return [work(b) for b in buckets]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(buckets))) as pool:
+        return list(pool.map(work, buckets))
 
 
 __all__ = ["BUCKETS", "HashIndex", "bucket_of"]

@@ -22,7 +22,8 @@ Shard (``catalog/shards/<name>.json``)::
 A sealed shard is frozen: it is being split into the shards it names, and
 whoever finds it so finishes the split (see :mod:`gallery.catalog.catalog`).
 
-Hash bucket (``catalog/hashes/<xx>.json``): ``{"format": 2, "hashes": {sha256: id}}``.
+Hash bucket (``catalog/hashes/<xxx>.json``, 4096 of them, by the first three hex digits):
+``{"format": 2, "hashes": {sha256: id}}``.
 """
 
 from __future__ import annotations
@@ -233,9 +234,14 @@ def over_full(count: int, size: int, *, max_records: int = MAX_SHARD_RECORDS,
 # --- hash buckets -------------------------------------------------------------------
 
 
+#: Hex digits of a content hash that name its bucket (4096 buckets: about 25 hashes
+#: each at 100,000 images, so a claim stays a small write however large the gallery).
+BUCKET_DIGITS = 3
+
+
 def bucket_of(sha: str) -> str:
-    """The bucket a content hash is kept in: its first two hex digits."""
-    return sha[:2]
+    """The bucket a content hash is kept in: its first three hex digits."""
+    return sha[:BUCKET_DIGITS]
 
 
 def parse_bucket(value: Any) -> dict[str, str]:
