@@ -1,6 +1,6 @@
 """Run every benchmark in bench/, one after another (``make bench``).
 
-Run: ``python bench/run.py [NAME ...]`` (names without ``.py`` pick some: ``media index``)
+Run: ``python bench/run.py [NAME ...]`` (names without ``.py`` pick some: ``media catalog``)
 
 Each script runs with this interpreter from the repository root under a
 heading; the exit status is non-zero when any of them fails or is unknown.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-FIRST = ["index.py", "media.py", "thumbnails.py", "pages.py"]
+FIRST = ["catalog.py", "media.py", "thumbnails.py", "pages.py"]
 
 
 def scripts() -> list[Path]:
