@@ -166,8 +166,8 @@ def test_import_folder_as_the_only_admin_then_resume(app, run, tmp_path):
     assert done.exit_code == 0, done.output
     assert "Imported 3, already there 0, rejected 1." in done.output
     assert "rejected notes.txt:" in done.output
-    images = _runtime(app).service.index.snapshot().images.values()
-    assert {r["uploaded_by"] for r in images} == {"ada"}
+    records = _runtime(app).images.view().records()
+    assert {r.uploaded_by for r in records} == {"ada"}
 
     again = run("gallery", "import", str(folder))
     assert again.exit_code == 0 and "Imported 0, already there 3, rejected 1." in again.output
@@ -197,7 +197,7 @@ def test_import_fails_when_everything_is_rejected_or_no_user_is_clear(app, run, 
 
 def test_export_and_import_between_buckets(app, run, tmp_path):
     _admin(app)
-    uploaded = _runtime(app).service.upload(_png(7), "seven.png", uploaded_by="ada",
+    uploaded = _runtime(app).images.upload(_png(7), "seven.png", uploaded_by="ada",
                                             title="Seven")
     dest = tmp_path / "backup.zip"
     done = run("gallery", "export", str(dest))
@@ -212,12 +212,12 @@ def test_export_and_import_between_buckets(app, run, tmp_path):
     other = create_app({"storage": f"file://{tmp_path / 'other'}", "secret_key": "x"}, environ={})
     moved = other.test_cli_runner().invoke(args=["gallery", "import", str(dest)])
     assert moved.exit_code == 0, moved.output
-    assert _runtime(other).service.get(uploaded.image["id"])["title"] == "Seven"
+    assert _runtime(other).images.get(uploaded.image["id"])["title"] == "Seven"
 
 
 def test_cleanup_dry_run_json_and_repair(app, run):
     runtime = _runtime(app)
-    image = runtime.service.upload(_png(1), "one.png", uploaded_by="ada").image
+    image = runtime.images.upload(_png(1), "one.png", uploaded_by="ada").image
     runtime.storage.delete(runtime.keys.meta(image["id"]))
 
     dry = run("gallery", "cleanup", "--dry-run", "--json")
@@ -239,7 +239,7 @@ def test_cleanup_failure_exits_non_zero(app, run):
 
 def test_stats_text_and_json(app, run):
     _admin(app)
-    _runtime(app).service.upload(_png(1), "one.png", uploaded_by="ada")
+    _runtime(app).images.upload(_png(1), "one.png", uploaded_by="ada")
     text = run("gallery", "stats")
     assert text.exit_code == 0 and "Images: 1" in text.output and "Storage: file at" in text.output
     figures = json.loads(run("gallery", "stats", "--json").output)

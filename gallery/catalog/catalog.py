@@ -235,11 +235,14 @@ class CatalogView:
         return out, False
 
     def records(self) -> Iterator[ImageRecord]:
-        """Every record, oldest first (maintenance: each shard read once, not cached)."""
+        """Every record, oldest first (maintenance: each shard read once, not cached;
+        where each image is, is remembered)."""
         if self.root is None:
             return
         for entry in self.root.shards:
-            yield from self._catalog.load(entry, keep=False).shard.records
+            records = self._catalog.load(entry, keep=False).shard.records
+            self._catalog.learn(records)
+            yield from records
 
     def ids(self) -> set[str]:
         return {r.id for r in self.records()}
@@ -380,6 +383,14 @@ class Catalog:
             while len(self._located) > LOCATED_IDS:
                 self._located.popitem(last=False)
 
+    def learn(self, records: Iterable[ImageRecord]) -> None:
+        """Remember where these images are in the catalog's order."""
+        with self._lock:
+            for record in records:
+                self._located[record.id] = record.key
+            while len(self._located) > LOCATED_IDS:
+                self._located.popitem(last=False)
+
     def locate(self, image_id: str) -> str | None:
         """The key of an image in the catalog's order, or ``None`` if it cannot be known."""
         key = self._located.get(image_id)
@@ -475,6 +486,7 @@ class Catalog:
     def _create(self, ops: list[Op], outcomes: dict[str, Any]) -> bool:
         """Start the catalog: one shard, then the root; ``False`` if someone else started it."""
         records, done, _ = _apply_ops((), ops)
+        self.learn(records)
         shards = self._split_records(records, None, None, newest=True)
         entries = []
         for lo, part in shards:

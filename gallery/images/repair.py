@@ -230,10 +230,14 @@ def reindex(d: Domain, *, workers: int = 8) -> ReindexReport:
     excluded = set(duplicates) - known_before
     rebuilt_at = format_timestamp(d.clock())
     kept: list[str] = []
+    #: What reindex itself decided, per shard range (the last try of each counts):
+    #: the records it found there and the ones it wrote.
+    decided: dict[str | None, tuple[dict[str, ImageRecord], dict[str, ImageRecord]]] = {}
 
     if root is None:
         records = [r for i, r in rebuilt.items() if i not in excluded]
         catalog.replace_all(records, over=damaged_root, extra={"rebuilt_at": rebuilt_at})
+        decided[None] = (before, {r.id: r for r in records})
         repaired = damaged_root is not None
     else:
         repaired = False
@@ -264,6 +268,7 @@ def reindex(d: Domain, *, workers: int = 8) -> ReindexReport:
                     out[record.id] = current  # edited since meta.json was read
                 else:
                     out[record.id] = record
+            decided[lo] = (old, out)
             return sorted(out.values(), key=lambda r: r.key)
 
         catalog.rewrite(change)
@@ -273,11 +278,13 @@ def reindex(d: Domain, *, workers: int = 8) -> ReindexReport:
     _rebuild_hashes(d, after, listing)
     if damaged_root is not None:
         repaired = True
+    found = {i: r for old, _ in decided.values() for i, r in old.items()}
+    wrote = {i: r for _, out in decided.values() for i, r in out.items()}
     return ReindexReport(
-        added=sorted(i for i in after if i not in before),
-        dropped=sorted(i for i in before if i not in after),
-        unchanged=sum(1 for i, r in after.items() if before.get(i) == r),
-        updated=sorted(i for i, r in after.items() if i in before and before[i] != r),
+        added=sorted(i for i in wrote if i not in found),
+        dropped=sorted(i for i in found if i not in wrote),
+        unchanged=sum(1 for i, r in wrote.items() if found.get(i) == r),
+        updated=sorted(i for i, r in wrote.items() if i in found and found[i] != r),
         kept=sorted(set(kept) & set(after)),
         duplicates=sorted(set(duplicates) - set(after)),
         damaged=damaged_meta,

@@ -252,8 +252,11 @@ class UploadBatch:
         """Write the staged files to the catalog and give each its verdict.
 
         Raises:
-            StorageUnavailable, DocumentDamaged, Conflict: nothing of the batch
-                is in the gallery (unless its write landed although it failed).
+            StorageUnavailable, DocumentDamaged, Conflict: not every file of the
+                batch is in the gallery (those whose write landed although it failed
+                stay in). When every one of them got in although the write reported
+                an error (its answer was lost), each gets its verdict and nothing is
+                raised.
         """
         staged, self._staged, self._by_sha = self._staged, [], {}
         if not staged:
@@ -268,6 +271,10 @@ class UploadBatch:
             for s in staged:  # a damaged catalog is never written: none of them got in
                 self._drop(s)
             raise
+        except GalleryError:
+            if not self._take_out(staged):
+                raise
+            holders, outcomes = {}, {}  # every file got in: the write landed after all
         except BaseException:
             self._take_out(staged)
             raise
@@ -318,8 +325,12 @@ class UploadBatch:
         except GalleryError as err:
             log.warning("could not release the hashes of %s (cleanup will): %s", s.record.id, err)
 
-    def _take_out(self, staged: list[_Staged]) -> None:
-        """After a failed batch write: remove what did not get into the catalog."""
+    def _take_out(self, staged: list[_Staged]) -> bool:
+        """After a failed batch write: remove what did not get into the catalog.
+
+        Returns:
+            Whether every file of the batch is in the catalog (nothing was taken out).
+        """
         try:
             self.d.catalog.forget()
             view = self.d.catalog.view()
@@ -327,9 +338,10 @@ class UploadBatch:
         except GalleryError:
             log.warning("a batch of %d upload(s) failed; cleanup will remove what is left",
                         len(staged))
-            return
+            return False
         for s in out:
             self._drop(s)
+        return not out
 
     def _abandon(self) -> None:
         staged, self._staged, self._by_sha = self._staged, [], {}

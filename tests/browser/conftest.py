@@ -184,7 +184,7 @@ def seed(runtime, users):
         made = []
         for n in range(start, start + count):
             data, name = pages.png(n) if small else pages.photo(n)
-            made.append(runtime.service.upload(data, name, uploaded_by=ADMIN[0]).image)
+            made.append(runtime.images.upload(data, name, uploaded_by=ADMIN[0]).image)
         return made[::-1]
 
     return upload

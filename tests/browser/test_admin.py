@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gallery.service import Actor
+from gallery.images.results import Actor
 from gallery.storage.memory import MemoryStorage
 from tests.web.conftest import ADMIN
 from tests.web.images import distinct_png
@@ -20,12 +20,12 @@ def storage():
 
 @pytest.fixture
 def add_image(runtime, users):
-    """Store an image uploaded by bob through the service; returns its record."""
+    """Store an image uploaded by bob through the image domain; returns its record."""
     counter = iter(range(10_000))
 
     def add(filename: str = "photo.png", *, title: str | None = None) -> dict:
         data = distinct_png(next(counter), (48, 32))
-        return runtime.service.upload(data, filename, uploaded_by="bob", title=title).image
+        return runtime.images.upload(data, filename, uploaded_by="bob", title=title).image
 
     return add
 
@@ -51,7 +51,7 @@ def test_title_saves_in_place_without_leaving_the_page(tab, runtime, add_image):
     row.locator(".save-status", has_text="Saved.").wait_for()
     assert tab.url.endswith("/admin/images?sort=name")  # no reload, no navigation
     assert row.locator("[data-name]").text_content() == "Harbour at dawn"
-    saved = runtime.service.get(image["id"])
+    saved = runtime.images.get(image["id"])
     assert (saved["title"], saved["description"]) == ("Harbour at dawn", "Fishing boats coming in.")
 
 
@@ -59,7 +59,7 @@ def test_a_refused_edit_says_why_in_the_row(tab, runtime, add_image):
     image = add_image("harbour.png", title="Harbour")
     tab.goto("/admin/images")
     row = tab.locator(f"#image-{image['id']}")
-    runtime.service.delete(image["id"], actor=Actor(ADMIN[0], is_admin=True))  # deleted meanwhile, elsewhere
+    runtime.images.delete(image["id"], actor=Actor(ADMIN[0], is_admin=True))  # deleted meanwhile, elsewhere
     row.get_by_role("button", name="Save").click()
     row.locator(".save-status.failed", has_text="There is no such image.").wait_for()
 
@@ -72,10 +72,10 @@ def test_select_all_then_delete_after_confirming(tab, runtime, add_image):
     assert tab.locator("[data-selection-count]").text_content() == "3 selected"
     tab.get_by_role("button", name="Delete selected…").click()
     tab.get_by_role("heading", name="Delete 3 images?").wait_for()
-    assert len(runtime.service.index.snapshot().images) == 3  # nothing yet
+    assert len(runtime.images.view().ids()) == 3  # nothing yet
     tab.get_by_role("button", name="Delete 3 images").click()
     tab.locator(".flash", has_text="Deleted 3 images.").wait_for()
-    assert len(runtime.service.index.snapshot().images) == 0
+    assert len(runtime.images.view().ids()) == 0
 
 
 def test_delete_selected_with_nothing_selected_asks_for_a_selection(tab, add_image):

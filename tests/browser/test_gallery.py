@@ -144,7 +144,7 @@ def test_delete_with_the_confirm_dialog(page, seed, runtime):
     expect(page.locator(TILES)).to_have_count(1)
     expect(page.locator(TILES).first).to_have_attribute("data-id", images[1]["id"])
     assert page.goto(f"/images/{images[0]['id']}").status == 404
-    assert [i["id"] for i in runtime.service.list_images(limit=10)[0]] == [images[1]["id"]]
+    assert [i["id"] for i in runtime.images.list_images(limit=10)[0]] == [images[1]["id"]]
 
 
 def test_sign_out(page, users):

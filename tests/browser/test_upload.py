@@ -89,7 +89,7 @@ def test_drop_uploads_each_file_and_shows_the_servers_refusal(upload_page, answe
     page.goto("/")
     tiles = page.locator("ul.grid > li > a.tile[data-id]")
     expect(tiles).to_have_count(3)
-    stored = {image["id"] for image in runtime.service.list_images(limit=10)[0]}
+    stored = {image["id"] for image in runtime.images.list_images(limit=10)[0]}
     assert {tiles.nth(i).get_attribute("data-id") for i in range(3)} == stored
     expect(page.locator("ul.grid img[alt='Harbour at dawn']")).to_be_visible()
 
@@ -133,7 +133,7 @@ def test_paste_uploads_an_image(upload_page, runtime):
     expect(entry).to_have_count(1)
     expect(entry).to_have_attribute("data-state", "done")
     expect(entry.locator(".upload-name")).to_have_text(re.compile(r"^pasted-.*\.png$"))
-    images, _ = runtime.service.list_images(limit=10)
+    images, _ = runtime.images.list_images(limit=10)
     assert [image["content_type"] for image in images] == ["image/png"]
 
 
@@ -147,7 +147,7 @@ def test_the_same_file_again_is_shown_as_a_duplicate(upload_page, runtime):
     expect(again).to_have_attribute("data-state", "duplicate")
     expect(again.locator(".upload-message")).to_contain_text("Already in the gallery")
     expect(page.locator("#upload-summary")).to_contain_text("1 already in the gallery")
-    assert len(runtime.service.list_images(limit=10)[0]) == 1
+    assert len(runtime.images.list_images(limit=10)[0]) == 1
 
 
 def test_retry_after_the_storage_failed(upload_page, answers, storage, runtime):
@@ -158,13 +158,13 @@ def test_retry_after_the_storage_failed(upload_page, answers, storage, runtime):
     entry = item(page, name)
     expect(entry).to_have_attribute("data-state", "error")
     expect(entry.locator(".upload-message")).to_have_text(server_message(answers, 503))
-    assert runtime.service.list_images(limit=10)[0] == []
+    assert runtime.images.list_images(limit=10)[0] == []
 
     storage.heal()
     entry.locator("button.retry").click()
     expect_stored(page, name)
     expect(entry.locator("button.retry")).to_have_count(0)
-    assert [i["filename"] for i in runtime.service.list_images(limit=10)[0]] == [name]
+    assert [i["filename"] for i in runtime.images.list_images(limit=10)[0]] == [name]
 
 
 def test_folder_picker_uploads_its_images_and_skips_the_rest(upload_page, tmp_path, runtime):
@@ -184,5 +184,5 @@ def test_folder_picker_uploads_its_images_and_skips_the_rest(upload_page, tmp_pa
     expect(page.locator("ul#upload-list li.upload-item")).to_have_count(2)
     expect(page.locator("#upload-summary")).to_contain_text("2 uploaded")
     expect(page.locator("#upload-summary")).to_contain_text("2 skipped")
-    stored = sorted(i["filename"] for i in runtime.service.list_images(limit=10)[0])
+    stored = sorted(i["filename"] for i in runtime.images.list_images(limit=10)[0])
     assert stored == sorted(names)

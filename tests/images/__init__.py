@@ -1,4 +1,4 @@
-"""Tests of the index and the gallery service, on real storage backends.
+"""Tests of the image domain, on real storage backends.
 
 Shared helpers and fixtures live here; test modules import the fixtures they use.
 """
@@ -11,13 +11,15 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 
+from gallery.images.results import Actor
+from gallery.images.service import Images
 from gallery.imaging import Limits
 from gallery.keys import Keys
-from gallery.service import Actor, GalleryService
 from gallery.storage.base import Storage
 from gallery.storage.memory import MemoryStorage
 
@@ -80,9 +82,20 @@ def open_backend(name: str, root: Path, factory: Callable[[], Storage] | None = 
     raise ValueError(name)
 
 
-def make_service(storage: Storage, *, prefix: str = "", clock: Callable[[], datetime] | None = None
-                 ) -> GalleryService:
-    return GalleryService(storage, Keys(prefix), limits=Limits(), clock=clock or StepClock())
+def make_images(storage: Storage, *, prefix: str = "", clock: Callable[[], datetime] | None = None,
+                max_records: int | None = None) -> Images:
+    return Images(storage, Keys(prefix), limits=Limits(), clock=clock or StepClock(),
+                  max_records=max_records)
+
+
+def catalog_records(images: Images) -> dict[str, dict[str, Any]]:
+    """Every image in the catalog as the site shows it (public form), by id, oldest first."""
+    return {record.id: record.public() for record in images.view().records()}
+
+
+def stored_records(images: Images) -> dict[str, dict[str, Any]]:
+    """Every record of the catalog in its lean stored form (as ``meta.json`` holds it), by id."""
+    return {record.id: record.to_json() for record in images.view().records()}
 
 
 def image_keys(storage: Storage, keys: Keys) -> list[str]:

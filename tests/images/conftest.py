@@ -1,4 +1,4 @@
-"""Fixtures of the service tests: every test runs on the memory and the file backend."""
+"""Fixtures of the image domain tests: every test runs on the memory and the file backend."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gallery.service import GalleryService
+from gallery.images.service import Images
 from gallery.storage.base import Storage
-from tests.service import BACKENDS, make_service, open_backend
+from tests.images import BACKENDS, make_images, open_backend
 
 
 @pytest.fixture(params=BACKENDS)
@@ -20,5 +20,5 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
 
 
 @pytest.fixture
-def service(storage: Storage) -> GalleryService:
-    return make_service(storage, prefix="g/")
+def images(storage: Storage) -> Images:
+    return make_images(storage, prefix="g/")

@@ -1,195 +1,200 @@
-"""The JSON index: shape, ordering, the per-process cache, damage and cursors."""
+"""Reading the catalog: an empty gallery, the per-process cache, damage and cursors."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
+from gallery.catalog import decode_cursor, encode_cursor
 from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest
-from gallery.index import ImageIndex, decode_cursor, encode_cursor
-from gallery.keys import Keys, new_image_id
+from gallery.images.service import Images
 from gallery.storage.base import ObjectInfo, Storage
 from gallery.storage.memory import MemoryStorage
-from tests.service import open_backend
+from tests.images import (
+    StepClock,
+    catalog_records,
+    image_keys,
+    make_image,
+    make_images,
+    open_backend,
+)
 
-KEYS = Keys("p/")
+PREFIX = "p/"
 
 
 class CountingStorage(MemoryStorage):
-    """Counts the calls that revalidate and download the index."""
+    """Counts the calls that revalidate and download the catalog (root and shards)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stats = 0
         self.reads = 0
 
+    @staticmethod
+    def _catalog(key: str) -> bool:
+        return key.endswith("index.json") or "/catalog/shards/" in f"/{key}"
+
     def stat(self, key: str) -> ObjectInfo:
-        self.stats += 1
+        self.stats += self._catalog(key)
         return super().stat(key)
 
     def read(self, key: str) -> tuple[bytes, ObjectInfo]:
-        self.reads += 1
+        self.reads += self._catalog(key)
         return super().read(key)
 
     def reset(self) -> None:
         self.stats = self.reads = 0
 
 
-def record(created_at: str, sha: str, **extra: Any) -> dict[str, Any]:
-    return {"created_at": created_at, "sha256": sha, **extra}
+def upload(images: Images, seed: int) -> str:
+    return images.upload(make_image("png", seed=seed), f"{seed}.png",
+                         uploaded_by="alice").image["id"]
 
 
-def add(index: ImageIndex, image_id: str, rec: dict[str, Any]) -> None:
-    def mutate(value: dict[str, Any]) -> None:
-        value["images"][image_id] = {"id": image_id, **rec}
-
-    index.update(mutate)
+def shard_keys(storage: Storage, images: Images) -> list[str]:
+    return [info.key for info in storage.list(images.d.keys.shards_prefix)]
 
 
-def test_missing_index_is_empty(storage: Storage) -> None:  # noqa: F811
-    snapshot = ImageIndex(storage, KEYS).snapshot()
-    assert snapshot.version is None
-    assert len(snapshot) == 0 and dict(snapshot.images) == {} and snapshot.ordered == ()
-    assert not storage.exists(KEYS.index)
+def test_a_missing_catalog_is_an_empty_gallery(storage: Storage) -> None:
+    images = make_images(storage, prefix=PREFIX)
+    view = images.view()
+    assert view.total == 0 and list(view.records()) == [] and view.ids() == set()
+    assert images.list_images(limit=10) == ([], None)
+    assert not storage.exists(images.d.keys.index)
 
 
-def test_update_stores_the_documented_shape(storage: Storage) -> None:  # noqa: F811
-    index = ImageIndex(storage, KEYS)
-    image_id = new_image_id()
-    add(index, image_id, record("2026-01-01T00:00:00.000Z", "a" * 64))
-    stored = orjson.loads(storage.get("p/index.json"))
-    assert stored == {"format": 1, "images": {image_id: {"id": image_id, **record(
-        "2026-01-01T00:00:00.000Z", "a" * 64)}}}
-
-
-def test_order_is_newest_first_then_by_id_and_shas_are_indexed(storage: Storage) -> None:  # noqa: F811
-    index = ImageIndex(storage, KEYS)
-    old, tie_low, tie_high, new = "1" * 32, "2" * 32, "3" * 32, "4" * 32
-    add(index, tie_low, record("2026-05-01T00:00:00.000Z", "b" * 64))
-    add(index, new, record("2026-06-01T00:00:00.000Z", "c" * 64, upload_sha256="d" * 64))
-    add(index, old, record("2026-04-01T00:00:00.000Z", "e" * 64))
-    add(index, tie_high, record("2026-05-01T00:00:00.000Z", "f" * 64))
-    snapshot = ImageIndex(storage, KEYS).snapshot()  # a fresh process reads the same
-    assert snapshot.ordered == (new, tie_high, tie_low, old)
-    assert snapshot.by_sha["c" * 64] == new and snapshot.by_sha["d" * 64] == new
-    assert snapshot.by_sha["e" * 64] == old
-    assert snapshot.position_after("2026-05-01T00:00:00.000Z", tie_high) == 2
-    assert snapshot.position_after("2026-05-01T00:00:00.000Z", "25" + "0" * 30) == 2
-    assert snapshot.position_after("2027-01-01T00:00:00.000Z", "0" * 32) == 0
-    assert snapshot.position_after("2000-01-01T00:00:00.000Z", "0" * 32) == 4
-
-
-def test_unchanged_index_costs_one_stat_and_no_download() -> None:
+def test_an_unchanged_catalog_is_read_from_the_cache() -> None:
     bucket = CountingStorage()
-    index = ImageIndex(bucket, KEYS)
-    add(index, new_image_id(), record("2026-01-01T00:00:00.000Z", "a" * 64))
-    first = index.snapshot()
+    images = make_images(bucket, prefix=PREFIX)
+    upload(images, 1)
+    first = images.list_images(limit=10)
     bucket.reset()
-    second = index.snapshot()
-    assert second is first
-    assert (bucket.stats, bucket.reads) == (1, 0)
+    assert images.list_images(limit=10) == first
+    assert bucket.reads == 0  # one stat of the root; the shard only if not checked lately
+    assert 1 <= bucket.stats <= 2
 
 
-def test_a_write_by_another_process_is_seen_with_one_download() -> None:
+def test_a_write_by_another_process_is_seen() -> None:
     bucket = CountingStorage()
-    ours, theirs = ImageIndex(bucket, KEYS), ImageIndex(bucket, KEYS)
-    assert len(ours.snapshot()) == 0
-    add(theirs, new_image_id(), record("2026-01-01T00:00:00.000Z", "a" * 64))
+    clock = StepClock()  # one clock: the two instances' uploads follow each other in time
+    ours = make_images(bucket, prefix=PREFIX, clock=clock)
+    theirs = make_images(bucket, prefix=PREFIX, clock=clock)
+    first = upload(ours, 1)
+    assert [i["id"] for i in ours.list_images(limit=10)[0]] == [first]
+    second = upload(theirs, 2)
     bucket.reset()
-    assert len(ours.snapshot()) == 1
-    assert (bucket.stats, bucket.reads) == (1, 1)
+    assert [i["id"] for i in ours.list_images(limit=10)[0]] == [second, first]
+    assert bucket.reads == 2  # the changed root and the changed shard
     bucket.reset()
-    assert len(ours.snapshot()) == 1
-    assert (bucket.stats, bucket.reads) == (1, 0)
-
-
-def test_update_refreshes_the_cache_with_what_it_wrote() -> None:
-    bucket = CountingStorage()
-    index = ImageIndex(bucket, KEYS)
-    image_id = new_image_id()
-    add(index, image_id, record("2026-01-01T00:00:00.000Z", "a" * 64))
-    bucket.reset()
-    assert image_id in index.snapshot().images
+    assert len(ours.list_images(limit=10)[0]) == 2
     assert bucket.reads == 0
 
 
-def test_concurrent_readers_share_one_download() -> None:
+def test_a_write_refreshes_the_cache_with_what_it_wrote() -> None:
     bucket = CountingStorage()
-    ours, theirs = ImageIndex(bucket, KEYS), ImageIndex(bucket, KEYS)
-    ours.snapshot()
-    add(theirs, new_image_id(), record("2026-01-01T00:00:00.000Z", "a" * 64))
+    images = make_images(bucket, prefix=PREFIX)
+    upload(images, 1)
+    images.list_images(limit=10)
     bucket.reset()
-    barrier = threading.Barrier(8)
-    seen: list[int] = []
-
-    def read() -> None:
-        barrier.wait(timeout=10)
-        seen.append(len(ours.snapshot()))
-
-    threads = [threading.Thread(target=read) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert seen == [1] * 8
-    assert bucket.reads == 1
+    image_id = upload(images, 2)
+    assert bucket.reads == 0  # the write started from the cached root and shard
+    assert images.list_images(limit=10)[0][0]["id"] == image_id
+    assert bucket.reads == 0
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        b"not json at all",
-        b"",
-        b"[]",
-        b'{"format": 2, "images": {}}',
-        b'{"format": 1}',
-        b'{"format": 1, "images": {"not-an-id": {"created_at": "x", "sha256": "y"}}}',
-        b'{"format": 1, "images": {"' + b"a" * 32 + b'": {"sha256": "y"}}}',
-    ],
-)
-def test_a_damaged_index_stops_readers_and_writers_and_is_left_untouched(
-    storage: Storage, damage: bytes  # noqa: F811
+def test_a_write_from_a_stale_cache_starts_from_the_stored_catalog() -> None:
+    bucket = CountingStorage()
+    clock = StepClock()  # one clock: the two instances' uploads follow each other in time
+    ours = make_images(bucket, prefix=PREFIX, clock=clock)
+    theirs = make_images(bucket, prefix=PREFIX, clock=clock)
+    one = upload(ours, 1)
+    two = upload(theirs, 2)
+    three = upload(ours, 3)
+    assert list(catalog_records(ours)) == [one, two, three]
+    fresh = make_images(bucket, prefix=PREFIX)
+    assert [i["id"] for i in fresh.list_images(limit=10)[0]] == [three, two, one]
+
+
+def test_file_backend_shares_the_catalog_between_instances(tmp_path: Path) -> None:
+    image_id = upload(make_images(open_backend("file", tmp_path), prefix=PREFIX), 1)
+    other = make_images(open_backend("file", tmp_path), prefix=PREFIX)
+    assert list(catalog_records(other)) == [image_id]
+    assert other.get(image_id)["id"] == image_id
+
+
+ROOT_DAMAGE = [
+    b"not json at all",
+    b"",
+    b"[]",
+    b'{"format": 3, "shards": []}',
+    b'{"format": 2}',
+    b'{"format": 2, "shards": [{"name": "not-a-name", "lo": null}]}',
+    # an index of an earlier release that cannot be upgraded
+    b'{"format": 1}',
+    b'{"format": 1, "images": {"not-an-id": {"created_at": "x", "sha256": "y"}}}',
+    b'{"format": 1, "images": {"' + b"a" * 32 + b'": {"sha256": "y"}}}',
+]
+
+
+@pytest.mark.parametrize("damage", ROOT_DAMAGE)
+def test_a_damaged_root_stops_readers_and_writers_and_is_left_untouched(
+    storage: Storage, damage: bytes
 ) -> None:
-    storage.put(KEYS.index, damage)
-    index = ImageIndex(storage, KEYS)
+    images = make_images(storage, prefix=PREFIX)
+    storage.put(images.d.keys.index, damage)
+    for read in (images.view, lambda: images.list_images(limit=10), lambda: images.page(1, 10),
+                 lambda: images.get("a" * 32)):
+        with pytest.raises(DocumentDamaged) as caught:
+            read()
+        assert caught.value.status == 503
     with pytest.raises(DocumentDamaged):
-        index.snapshot()
+        upload(images, 1)
+    assert storage.get(images.d.keys.index) == damage
+    assert image_keys(storage, images.d.keys) == []
+
+
+SHARD_DAMAGE = [
+    b"not json at all",
+    b"[]",
+    b'{"format": 2, "lo": null, "hi": null}',
+    b'{"format": 2, "lo": null, "hi": null, "images": [{"id": "nope"}]}',
+]
+
+
+@pytest.mark.parametrize("damage", SHARD_DAMAGE)
+def test_a_damaged_shard_stops_readers_and_writers_and_is_left_untouched(
+    storage: Storage, damage: bytes
+) -> None:
+    image_id = upload(make_images(storage, prefix=PREFIX), 1)
+    images = make_images(storage, prefix=PREFIX)
+    (shard,) = shard_keys(storage, images)
+    storage.put(shard, damage)
+    for read in (lambda: images.list_images(limit=10), lambda: images.page(1, 10),
+                 lambda: images.get(image_id)):
+        with pytest.raises(DocumentDamaged) as caught:
+            read()
+        assert caught.value.status == 503
     with pytest.raises(DocumentDamaged):
-        add(index, new_image_id(), record("2026-01-01T00:00:00.000Z", "a" * 64))
-    assert storage.get(KEYS.index) == damage
+        upload(images, 2)
+    assert storage.get(shard) == damage
+    assert {images.d.keys.image_id_of(k) for k in image_keys(storage, images.d.keys)} == {image_id}
 
 
-def test_rebuild_replaces_a_damaged_index_and_says_so(storage: Storage) -> None:  # noqa: F811
-    storage.put(KEYS.index, b"{broken")
-    index = ImageIndex(storage, KEYS)
-    image_id = new_image_id()
-
-    def mutate(value: dict[str, Any]) -> str:
-        assert value == {"format": 1, "images": {}}
-        value["images"][image_id] = record("2026-01-01T00:00:00.000Z", "a" * 64)
-        return "done"
-
-    assert index.rebuild(mutate) == ("done", True)
-    assert list(index.snapshot().images) == [image_id]
-    assert index.rebuild(lambda value: None) == (None, False)
-
-
-def test_file_backend_shares_the_index_between_instances(tmp_path: Path) -> None:
-    bucket = open_backend("file", tmp_path)
-    add(ImageIndex(bucket, KEYS), "a" * 32, record("2026-01-01T00:00:00.000Z", "a" * 64))
-    other = open_backend("file", tmp_path)
-    assert list(ImageIndex(other, KEYS).snapshot().images) == ["a" * 32]
+def test_a_missing_shard_is_damage_too(storage: Storage) -> None:
+    image_id = upload(make_images(storage, prefix=PREFIX), 1)
+    images = make_images(storage, prefix=PREFIX)
+    (shard,) = shard_keys(storage, images)
+    storage.delete(shard)
+    with pytest.raises(DocumentDamaged, match="reindex"):
+        images.get(image_id)
 
 
 def test_cursor_round_trip() -> None:
     cursor = encode_cursor("2026-11-21T08:30:00.123Z", "a" * 32)
     assert cursor.isascii() and "=" not in cursor and "/" not in cursor and "+" not in cursor
-    assert decode_cursor(cursor) == ("2026-11-21T08:30:00.123Z", "a" * 32)
+    assert decode_cursor(cursor) == "2026-11-21T08:30:00.123Z|" + "a" * 32
 
 
 @pytest.mark.parametrize(
@@ -208,45 +213,3 @@ def test_cursor_round_trip() -> None:
 def test_malformed_cursors_are_bad_requests(cursor: str) -> None:
     with pytest.raises(BadRequest):
         decode_cursor(cursor)
-
-
-def test_a_write_from_an_up_to_date_cache_downloads_nothing() -> None:
-    bucket = CountingStorage()
-    index = ImageIndex(bucket, KEYS)
-    add(index, "1" * 32, record("2026-01-01T00:00:00.000Z", "a" * 64))
-    before = index.snapshot()
-    bucket.reset()
-    add(index, "2" * 32, record("2026-01-02T00:00:00.000Z", "b" * 64))
-    assert bucket.reads == 0
-    assert set(orjson.loads(bucket.get(KEYS.index))["images"]) == {"1" * 32, "2" * 32}
-    assert set(before.images) == {"1" * 32}  # the earlier snapshot is not changed
-
-
-def test_a_write_from_a_stale_cache_starts_from_the_stored_index() -> None:
-    bucket = CountingStorage()
-    ours, theirs = ImageIndex(bucket, KEYS), ImageIndex(bucket, KEYS)
-    add(ours, "1" * 32, record("2026-01-01T00:00:00.000Z", "a" * 64))
-    add(theirs, "2" * 32, record("2026-01-02T00:00:00.000Z", "b" * 64))
-    bucket.reset()
-    add(ours, "3" * 32, record("2026-01-03T00:00:00.000Z", "c" * 64))
-    assert bucket.reads == 1
-    assert set(ours.snapshot().images) == {"1" * 32, "2" * 32, "3" * 32}
-    assert ImageIndex(bucket, KEYS).snapshot().ordered == ("3" * 32, "2" * 32, "1" * 32)
-
-
-def test_a_lost_race_is_retried_on_the_winners_index(storage: Storage) -> None:  # noqa: F811
-    ours, theirs = ImageIndex(storage, KEYS), ImageIndex(storage, KEYS)
-    add(ours, "1" * 32, record("2026-01-01T00:00:00.000Z", "a" * 64))
-    ours.snapshot()
-    calls = 0
-
-    def mutate(value: dict[str, Any]) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:  # someone else writes between our read and our write
-            add(theirs, "2" * 32, record("2026-01-02T00:00:00.000Z", "b" * 64))
-        value["images"]["3" * 32] = record("2026-01-03T00:00:00.000Z", "c" * 64)
-
-    ours.update(mutate)
-    assert calls == 2
-    assert set(ImageIndex(storage, KEYS).snapshot().images) == {"1" * 32, "2" * 32, "3" * 32}

@@ -1,4 +1,4 @@
-"""Uploads from several processes at once all land in the one index."""
+"""Uploads from several processes at once all land in the one catalog."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from gallery.images.service import Images
 from gallery.keys import Keys, is_image_id
-from gallery.service import GalleryService
 from gallery.storage import open_storage
-from tests.service import make_service
+from tests.images import make_images, stored_records
 from tests.support.upload_worker import run_upload_workers
 
 PROCESSES = 4
@@ -28,7 +28,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     return {"url": replit_bucket["url"], "env": replit_bucket["env"]}
 
 
-def test_every_upload_from_every_process_is_indexed(target: dict[str, Any]) -> None:
+def test_every_upload_from_every_process_is_in_the_catalog(target: dict[str, Any]) -> None:
     printed = run_upload_workers(
         target["url"], PREFIX, processes=PROCESSES, uploads=UPLOADS,
         env={**os.environ, **target["env"]},
@@ -40,20 +40,20 @@ def test_every_upload_from_every_process_is_indexed(target: dict[str, Any]) -> N
 
     storage = open_storage(target["url"], timeout=10)
     try:
-        service: GalleryService = make_service(storage, prefix=PREFIX)
-        snapshot = service.index.snapshot()
-        assert set(snapshot.images) == expected
-        keys: Keys = service.keys
+        images: Images = make_images(storage, prefix=PREFIX)
+        records = stored_records(images)
+        assert set(records) == expected
+        keys: Keys = images.d.keys
         listed: dict[str, set[str]] = {}
         for info in storage.list(keys.images_prefix):
             image_id = keys.image_id_of(info.key)
             assert image_id is not None, info.key
             listed.setdefault(image_id, set()).add(info.key)
-        assert set(listed) == expected  # no image folders beyond the indexed ones
-        for image_id, record in snapshot.images.items():
+        assert set(listed) == expected  # no image folders beyond those in the catalog
+        for image_id, record in records.items():
             wanted = {keys.original(image_id), keys.meta(image_id)} | {
                 keys.variant(image_id, name) for name in record["variants"]}
             assert listed[image_id] == wanted
-        assert service.reindex().unchanged == PROCESSES * UPLOADS
+        assert images.reindex().unchanged == PROCESSES * UPLOADS
     finally:
         storage.close()

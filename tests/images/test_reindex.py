@@ -1,4 +1,4 @@
-"""Reindex rebuilds the index from the bucket alone, safely while others write."""
+"""Reindex rebuilds the catalog from the bucket alone, safely while others write."""
 
 from __future__ import annotations
 
@@ -8,95 +8,100 @@ from typing import Any
 import orjson
 import pytest
 
+from gallery.catalog import Add, Remove
 from gallery.errors import StorageUnavailable
-from gallery.service import GalleryService
-from gallery.storage.base import ObjectInfo
+from gallery.images.record import ImageRecord
+from gallery.images.service import Images
+from gallery.storage.base import ObjectInfo, Storage
 from gallery.storage.memory import MemoryStorage
-from tests.service import (
+from tests.images import (
     ALICE,
     image_keys,
     make_image,
-    make_service,
+    make_images,
+    stored_records,
 )
 
 
-def upload(service: GalleryService, seed: int, by: str = "alice") -> str:  # noqa: F811
-    return service.upload(make_image("jpeg", seed=seed), f"{seed}.jpg", uploaded_by=by).image["id"]
+def upload(images: Images, seed: int, by: str = "alice") -> str:
+    return images.upload(make_image("jpeg", seed=seed), f"{seed}.jpg", uploaded_by=by).image["id"]
 
 
-def records(service: GalleryService) -> dict[str, Any]:  # noqa: F811
-    return {i: dict(r) for i, r in service.index.snapshot().images.items()}
+def test_the_catalog_is_rebuilt_from_the_bucket_alone(images: Images) -> None:
+    ids = [upload(images, seed) for seed in range(3)]
+    images.update(ids[1], {"title": "Edited", "description": "kept"}, actor=ALICE)
+    before = stored_records(images)
+    images.d.storage.delete(images.d.keys.index)
 
-
-def test_the_index_is_rebuilt_from_the_bucket_alone(service: GalleryService) -> None:  # noqa: F811
-    ids = [upload(service, seed) for seed in range(3)]
-    service.update(ids[1], {"title": "Edited", "description": "kept"}, actor=ALICE)
-    before = records(service)
-    service.storage.delete(service.keys.index)
-
-    report = service.reindex()
+    report = images.reindex()
     assert report.added == sorted(ids) and report.total == 3
     assert (report.dropped, report.updated, report.unchanged, report.repaired) == ([], [], 0, False)
-    assert records(service) == before
-    assert service.get(ids[1])["title"] == "Edited"
-    assert service.list_images(limit=10)[0][0]["id"] == ids[2]
-    stored = orjson.loads(service.storage.get(service.keys.index))
-    assert stored["format"] == 1 and "rebuilt_at" in stored
+    assert stored_records(images) == before
+    assert images.get(ids[1])["title"] == "Edited"
+    assert images.list_images(limit=10)[0][0]["id"] == ids[2]
+    stored = orjson.loads(images.d.storage.get(images.d.keys.index))
+    assert stored["format"] == 2 and "rebuilt_at" in stored
 
 
-def test_a_second_reindex_changes_nothing(service: GalleryService) -> None:  # noqa: F811
-    ids = [upload(service, seed) for seed in range(3)]
-    report = service.reindex()
+def test_a_second_reindex_changes_nothing(images: Images) -> None:
+    ids = [upload(images, seed) for seed in range(3)]
+    report = images.reindex()
     assert (report.added, report.dropped, report.updated, report.unchanged) == ([], [], [], 3)
-    assert sorted(records(service)) == sorted(ids)
+    assert sorted(stored_records(images)) == sorted(ids)
 
 
-def test_reindex_reports_added_dropped_and_updated(service: GalleryService) -> None:  # noqa: F811
-    keys = service.keys
-    gone, thinned, orphan, fine = (upload(service, seed) for seed in range(4))
-    service.storage.delete(keys.original(gone))  # an image whose original vanished
-    service.storage.delete(keys.variant(thinned, "lg"))  # a thumbnail vanished
+def test_reindex_reports_added_dropped_and_updated(images: Images) -> None:
+    keys = images.d.keys
+    gone, thinned, orphan, fine = (upload(images, seed) for seed in range(4))
+    images.d.storage.delete(keys.original(gone))  # an image whose original vanished
+    images.d.storage.delete(keys.variant(thinned, "lg"))  # a thumbnail vanished
 
-    def forget(value: dict[str, Any]) -> None:  # an image the index lost
-        del value["images"][orphan]
+    lost = images.record(orphan)  # an image the catalog lost
+    images.catalog.apply([Remove(lost.key, orphan)])
 
-    service.index.update(forget)
-
-    report = service.reindex()
+    report = images.reindex()
     assert report.added == [orphan]
     assert report.dropped == [gone]
     assert report.updated == [thinned]
     assert report.unchanged == 1
     assert report.total == 3
-    assert set(records(service)) == {thinned, orphan, fine}
-    assert set(service.get(thinned)["variants"]) == {"md", "sm"}
+    assert set(stored_records(images)) == {thinned, orphan, fine}
+    assert set(images.get(thinned)["variants"]) == {"md", "sm"}
 
 
-def test_a_damaged_index_is_repaired(service: GalleryService) -> None:  # noqa: F811
-    ids = [upload(service, seed) for seed in range(2)]
-    before = records(service)
-    service.storage.put(service.keys.index, b"\x00garbage")
-    report = service.reindex()
-    assert report.repaired and report.added == sorted(ids)
-    assert records(service) == before
+@pytest.mark.parametrize("damaged", ["root", "shard"])
+def test_a_damaged_catalog_is_repaired(images: Images, damaged: str) -> None:
+    ids = [upload(images, seed) for seed in range(2)]
+    before = stored_records(images)
+    storage, keys = images.d.storage, images.d.keys
+    if damaged == "root":
+        storage.put(keys.index, b"\x00garbage")
+    else:
+        (shard,) = [info.key for info in storage.list(keys.shards_prefix)]
+        storage.put(shard, b"\x00garbage")
+    fresh = make_images(storage, prefix=keys.prefix)
+    report = fresh.reindex()
+    assert report.added == sorted(ids)
+    assert report.repaired is (damaged == "root")
+    assert stored_records(fresh) == stored_records(make_images(storage, prefix=keys.prefix)) == before
 
 
-def test_an_unreadable_meta_json_keeps_the_indexed_record(service: GalleryService) -> None:  # noqa: F811
-    damaged, lost, fine = (upload(service, seed) for seed in range(3))
-    before = records(service)
-    service.storage.put(service.keys.meta(damaged), b"{not json")
-    service.storage.delete(service.keys.meta(lost))
-    report = service.reindex()
+def test_an_unreadable_meta_json_keeps_the_catalog_record(images: Images) -> None:
+    damaged, lost, fine = (upload(images, seed) for seed in range(3))
+    before = stored_records(images)
+    images.d.storage.put(images.d.keys.meta(damaged), b"{not json")
+    images.d.storage.delete(images.d.keys.meta(lost))
+    report = images.reindex()
     assert report.damaged == [damaged]
     assert report.kept == sorted([damaged, lost])
-    assert records(service) == before
+    assert stored_records(images) == before
 
 
-def test_only_one_of_several_copies_of_the_same_bytes_is_indexed(
-    service: GalleryService,  # noqa: F811
+def test_only_one_of_several_copies_of_the_same_bytes_is_in_the_catalog(
+    images: Images,
 ) -> None:
-    keys, storage_ = service.keys, service.storage
-    first = upload(service, 1)
+    keys, storage_ = images.d.keys, images.d.storage
+    first = upload(images, 1)
     # a second, complete copy under another id (a duplicate race whose cleanup failed)
     copy = "f" * 32
     for name in ("original", "sm.webp", "lg.webp"):
@@ -105,16 +110,16 @@ def test_only_one_of_several_copies_of_the_same_bytes_is_indexed(
     record = orjson.loads(storage_.get(keys.meta(first)))
     record["id"] = copy
     storage_.put(keys.meta(copy), orjson.dumps(record))
-    report = service.reindex()
+    report = images.reindex()
     assert report.duplicates == [copy]
-    assert list(records(service)) == [first]
+    assert list(stored_records(images)) == [first]
 
 
-def test_objects_of_other_prefixes_are_ignored(storage: MemoryStorage) -> None:  # noqa: F811
-    ours, theirs = make_service(storage, prefix="a/"), make_service(storage, prefix="b/")
+def test_objects_of_other_prefixes_are_ignored(storage: MemoryStorage) -> None:
+    ours, theirs = make_images(storage, prefix="a/"), make_images(storage, prefix="b/")
     upload(theirs, 1)
     mine = upload(ours, 2)
-    storage.delete(ours.keys.index)
+    storage.delete(ours.d.keys.index)
     assert ours.reindex().added == [mine]
 
 
@@ -148,65 +153,62 @@ class HookedStorage(MemoryStorage):
 
 def test_an_upload_after_the_listing_is_kept() -> None:
     bucket = HookedStorage()
-    admin, uploader = make_service(bucket), make_service(bucket)
+    admin, uploader = make_images(bucket), make_images(bucket)
     existing = upload(uploader, 1)
     late: list[str] = []
     bucket.hook = lambda: late.append(upload(uploader, 2))
     report = admin.reindex()
-    assert set(records(admin)) == {existing, late[0]}
+    assert set(stored_records(admin)) == {existing, late[0]}
     assert report.kept == late and report.dropped == []
 
 
 def test_an_upload_half_done_at_listing_time_is_kept() -> None:
     bucket = HookedStorage()
-    admin, uploader = make_service(bucket), make_service(bucket)
+    admin, uploader = make_images(bucket), make_images(bucket)
     existing = upload(uploader, 1)
     # the listing sees an original without meta.json; the upload completes before the write
     half = "e" * 32
-    bucket.put(admin.keys.original(half), make_image("jpeg", seed=9))
+    bucket.put(admin.d.keys.original(half), make_image("jpeg", seed=9))
 
     def finish() -> None:
-        record = dict(records(admin)[existing], id=half, sha256="0" * 64)
-        bucket.put(admin.keys.meta(half), orjson.dumps(record))
+        record = dict(stored_records(admin)[existing], id=half, sha256="0" * 64)
+        bucket.put(admin.d.keys.meta(half), orjson.dumps(record))
 
-        def add(value: dict[str, Any]) -> None:
-            value["images"][half] = record
-
-        uploader.index.update(add)
+        uploader.catalog.apply([Add(ImageRecord.from_json(record))])
 
     bucket.hook = finish
     admin.reindex()
-    assert set(records(admin)) == {existing, half}
+    assert set(stored_records(admin)) == {existing, half}
 
 
 def test_a_delete_during_reindex_is_not_undone() -> None:
     bucket = HookedStorage()
-    admin, owner = make_service(bucket), make_service(bucket)
+    admin, owner = make_images(bucket), make_images(bucket)
     doomed, kept = upload(owner, 1), upload(owner, 2)
     # reindex has read the doomed image's meta.json when the delete happens
     bucket.hook, bucket.after, bucket.only = (
-        lambda: owner.delete(doomed, actor=ALICE), True, owner.keys.meta(doomed))
+        lambda: owner.delete(doomed, actor=ALICE), True, owner.d.keys.meta(doomed))
     report = admin.reindex()
-    assert report.dropped == [] and report.added == []
-    assert set(records(admin)) == {kept}
-    assert {owner.keys.image_id_of(k) for k in image_keys(bucket, owner.keys)} == {kept}
+    assert set(stored_records(admin)) == {kept}
+    assert {owner.d.keys.image_id_of(k) for k in image_keys(bucket, owner.d.keys)} == {kept}
+    assert report.dropped == [] and report.added == []  # the delete did it, not the reindex
 
 
 def test_an_edit_during_reindex_is_not_undone() -> None:
     bucket = HookedStorage()
-    admin, owner = make_service(bucket), make_service(bucket)
+    admin, owner = make_images(bucket), make_images(bucket)
     image_id = upload(owner, 1)
     # reindex has read the old meta.json when the edit lands
     bucket.hook, bucket.after = lambda: owner.update(image_id, {"title": "during"}, actor=ALICE), True
     report = admin.reindex()
-    assert report.unchanged == 1
     assert admin.get(image_id)["title"] == "during"
     admin.reindex()
     assert admin.get(image_id)["title"] == "during"
+    assert report.unchanged == 1 and report.updated == []  # the edit is newer than meta.json read
 
 
-def test_reindex_while_uploads_continue_loses_nothing(storage: MemoryStorage) -> None:  # noqa: F811
-    uploader, admin = make_service(storage), make_service(storage)
+def test_reindex_while_uploads_continue_loses_nothing(storage: MemoryStorage) -> None:
+    uploader, admin = make_images(storage), make_images(storage)
     uploaded: list[str] = []
     errors: list[BaseException] = []
 
@@ -214,7 +216,7 @@ def test_reindex_while_uploads_continue_loses_nothing(storage: MemoryStorage) ->
         try:
             for seed in range(12):
                 uploaded.append(upload(uploader, 100 + seed))
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:
             errors.append(err)
 
     thread = threading.Thread(target=keep_uploading)
@@ -223,9 +225,16 @@ def test_reindex_while_uploads_continue_loses_nothing(storage: MemoryStorage) ->
         admin.reindex()
     thread.join(timeout=60)
     assert not thread.is_alive() and errors == []
-    assert set(records(admin)) == set(uploaded)
+    assert set(stored_records(admin)) == set(uploaded)
     admin.reindex()
-    assert set(records(admin)) == set(uploaded) and len(uploaded) == 12
+    assert set(stored_records(admin)) == set(uploaded) and len(uploaded) == 12
+
+
+def catalog_objects(storage: Storage, images: Images) -> dict[str, bytes]:
+    """The root and every shard and hash bucket, by key."""
+    keys = images.d.keys
+    found = {info.key: storage.get(info.key) for info in storage.list(keys.catalog_prefix)}
+    return {keys.index: storage.get(keys.index), **found}
 
 
 def test_storage_down_during_reindex_changes_nothing() -> None:
@@ -238,13 +247,13 @@ def test_storage_down_during_reindex_changes_nothing() -> None:
             return super().read(key)
 
     bucket = Down()
-    service = make_service(bucket)
-    upload(service, 1)
-    before = bucket.get(service.keys.index)
+    images = make_images(bucket)
+    upload(images, 1)
+    before = catalog_objects(bucket, images)
     bucket.down = True
     with pytest.raises(StorageUnavailable):
-        service.reindex()
-    assert bucket.get(service.keys.index) == before
+        images.reindex()
+    assert catalog_objects(bucket, images) == before
 
 
 class ReindexAfterMeta(MemoryStorage):
@@ -265,13 +274,13 @@ class ReindexAfterMeta(MemoryStorage):
 
 def test_an_upload_a_reindex_took_in_midway_is_not_its_own_duplicate() -> None:
     bucket = ReindexAfterMeta()
-    admin, uploader = make_service(bucket), make_service(bucket)
+    admin, uploader = make_images(bucket), make_images(bucket)
     reports: list[Any] = []
     bucket.hook = lambda: reports.append(admin.reindex())
     result = uploader.upload(make_image("jpeg", seed=7), "a.jpg", uploaded_by="alice")
     image_id = result.image["id"]
     assert reports[0].added == [image_id]  # the reindex found it first
     assert not result.duplicate
-    assert list(records(admin)) == [image_id]
-    assert {uploader.keys.image_id_of(k) for k in image_keys(bucket, uploader.keys)} == {image_id}
+    assert list(stored_records(admin)) == [image_id]
+    assert {uploader.d.keys.image_id_of(k) for k in image_keys(bucket, uploader.d.keys)} == {image_id}
     assert admin.media(image_id, "sm").size > 0

@@ -9,18 +9,26 @@ import orjson
 import pytest
 
 from gallery.documents import DocumentDamaged
-from gallery.errors import BadRequest, PreconditionFailed, StorageUnavailable, UnsupportedType
+from gallery.errors import (
+    BadRequest,
+    Conflict,
+    PreconditionFailed,
+    StorageUnavailable,
+    UnsupportedType,
+)
+from gallery.images.service import Images
 from gallery.imaging import VARIANT_SIZES
 from gallery.keys import Keys
-from gallery.service import GalleryService
 from gallery.storage.base import Data, ObjectInfo, Storage
 from gallery.storage.memory import MemoryStorage
-from tests.service import (
+from tests.images import (
     image_keys,
     make_image,
-    make_service,
+    make_images,
     sha256,
+    stored_records,
 )
+from tests.support.faulty import FaultyStorage
 
 KINDS = {
     # kind: (format, content type, frames)
@@ -34,11 +42,11 @@ KINDS = {
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_upload_stores_original_variants_meta_and_index_entry(
-    service: GalleryService, kind: str  # noqa: F811
+def test_upload_stores_original_variants_meta_and_catalog_entry(
+    images: Images, kind: str
 ) -> None:
     data = make_image(kind, seed=1)
-    result = service.upload(data, f"My {kind}.bin", uploaded_by="alice", description=" hi ")
+    result = images.upload(data, f"My {kind}.bin", uploaded_by="alice", description=" hi ")
     image = result.image
     fmt, content_type, frames = KINDS[kind]
     assert not result.duplicate
@@ -50,29 +58,29 @@ def test_upload_stores_original_variants_meta_and_index_entry(
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", image["created_at"])
     assert re.fullmatch(r"#[0-9a-f]{6}", image["placeholder"])
 
-    keys, image_id = service.keys, image["id"]
-    original, info = service.storage.read(keys.original(image_id))
+    keys, image_id = images.d.keys, image["id"]
+    original, info = images.d.storage.read(keys.original(image_id))
     assert info.content_type == content_type
     assert sha256(original) == image["sha256"] and len(original) == image["size"]
     assert set(image["variants"]) == {"lg", "md", "sm"}
     for name, variant in image["variants"].items():
-        stored, vinfo = service.storage.read(keys.variant(image_id, name))
+        stored, vinfo = images.d.storage.read(keys.variant(image_id, name))
         assert vinfo.content_type == "image/webp"
         assert sha256(stored) == variant["sha256"] and len(stored) == variant["size"]
         assert variant["w"] <= 24 and variant["h"] <= 16
-    meta = orjson.loads(service.storage.get(keys.meta(image_id)))
-    indexed = service.index.snapshot().images[image_id]
+    meta = orjson.loads(images.d.storage.get(keys.meta(image_id)))
+    indexed = stored_records(images)[image_id]
     assert meta == indexed
     assert len(orjson.dumps(indexed)) < 1000
-    assert service.get(image_id) == image
-    assert sorted(image_keys(service.storage, keys)) == sorted(
+    assert images.get(image_id) == image
+    assert sorted(image_keys(images.d.storage, keys)) == sorted(
         [keys.original(image_id), keys.meta(image_id)]
         + [keys.variant(image_id, name) for name in ("lg", "md", "sm")])
 
 
-def test_records_leave_out_default_values(service: GalleryService) -> None:  # noqa: F811
-    image = service.upload(make_image("png"), "x.png", uploaded_by="alice").image
-    stored = service.index.snapshot().images[image["id"]]
+def test_records_leave_out_default_values(images: Images) -> None:
+    image = images.upload(make_image("png"), "x.png", uploaded_by="alice").image
+    stored = stored_records(images)[image["id"]]
     assert "description" not in stored and "animated" not in stored
     assert image["description"] == "" and image["animated"] is False
 
@@ -88,26 +96,26 @@ def test_records_leave_out_default_values(service: GalleryService) -> None:  # n
     ],
 )
 def test_filename_is_sanitised_and_title_defaults_to_its_stem(
-    service: GalleryService,  # noqa: F811
+    images: Images,
     filename: str,
     title: str | None,
     expected_filename: str,
     expected_title: str,
 ) -> None:
-    image = service.upload(make_image("jpeg"), filename, uploaded_by="alice", title=title).image
+    image = images.upload(make_image("jpeg"), filename, uploaded_by="alice", title=title).image
     assert (image["filename"], image["title"]) == (expected_filename, expected_title)
-    assert all("Café" not in key for key in image_keys(service.storage, service.keys))
+    assert all("Café" not in key for key in image_keys(images.d.storage, images.d.keys))
 
 
-def test_the_same_bytes_are_stored_once(service: GalleryService) -> None:  # noqa: F811
+def test_the_same_bytes_are_stored_once(images: Images) -> None:
     data = make_image("jpeg", seed=7)
-    first = service.upload(data, "a.jpg", uploaded_by="alice")
-    before = image_keys(service.storage, service.keys)
-    second = service.upload(data, "b.jpg", uploaded_by="bob", title="other")
+    first = images.upload(data, "a.jpg", uploaded_by="alice")
+    before = image_keys(images.d.storage, images.d.keys)
+    second = images.upload(data, "b.jpg", uploaded_by="bob", title="other")
     assert second.duplicate and not first.duplicate
     assert second.image == first.image
-    assert image_keys(service.storage, service.keys) == before
-    assert len(service.index.snapshot()) == 1
+    assert image_keys(images.d.storage, images.d.keys) == before
+    assert len(stored_records(images)) == 1
 
 
 @pytest.mark.parametrize(
@@ -120,28 +128,44 @@ def test_the_same_bytes_are_stored_once(service: GalleryService) -> None:  # noq
     ],
 )
 def test_bad_title_or_description_stores_nothing(
-    service: GalleryService, kwargs: dict[str, Any], field: str  # noqa: F811
+    images: Images, kwargs: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(BadRequest, match=field):
-        service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice", **kwargs)
-    assert image_keys(service.storage, service.keys) == []
+        images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice", **kwargs)
+    assert image_keys(images.d.storage, images.d.keys) == []
 
 
-def test_not_an_image_stores_nothing(service: GalleryService) -> None:  # noqa: F811
+def test_not_an_image_stores_nothing(images: Images) -> None:
     with pytest.raises(UnsupportedType):
-        service.upload(b"%PDF-1.4 not an image", "a.jpg", uploaded_by="alice")
-    assert image_keys(service.storage, service.keys) == []
-    assert not service.storage.exists(service.keys.index)
+        images.upload(b"%PDF-1.4 not an image", "a.jpg", uploaded_by="alice")
+    assert image_keys(images.d.storage, images.d.keys) == []
+    assert not images.d.storage.exists(images.d.keys.index)
 
 
 def test_a_damaged_index_stops_uploads_and_is_left_untouched(
-    service: GalleryService,  # noqa: F811
+    images: Images,
 ) -> None:
-    service.storage.put(service.keys.index, b'{"format": 1, "images": [')
+    images.d.storage.put(images.d.keys.index, b'{"format": 1, "images": [')
     with pytest.raises(DocumentDamaged):
-        service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
-    assert service.storage.get(service.keys.index) == b'{"format": 1, "images": ['
-    assert image_keys(service.storage, service.keys) == []
+        images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
+    assert images.d.storage.get(images.d.keys.index) == b'{"format": 1, "images": ['
+    assert image_keys(images.d.storage, images.d.keys) == []
+
+
+def test_a_damaged_shard_stops_uploads_and_is_left_untouched(
+    images: Images,
+) -> None:
+    first = images.upload(make_image("jpeg", seed=1), "a.jpg", uploaded_by="alice").image
+    storage, keys = images.d.storage, images.d.keys
+    (shard,) = [info.key for info in storage.list(keys.shards_prefix)]
+    before = image_keys(storage, keys)
+    storage.put(shard, b'{"format": 2, "images": [')
+    other = make_images(storage, prefix=keys.prefix)
+    with pytest.raises(DocumentDamaged):
+        other.upload(make_image("jpeg", seed=2), "b.jpg", uploaded_by="alice")
+    assert storage.get(shard) == b'{"format": 2, "images": ['
+    assert image_keys(storage, keys) == before
+    assert {keys.image_id_of(key) for key in before} == {first["id"]}
 
 
 # --- failures ----------------------------------------------------------------
@@ -178,58 +202,76 @@ class FlakyStorage(MemoryStorage):
         super().delete(key, missing_ok=missing_ok)
 
 
-def assert_index_points_only_at_existing_objects(service: GalleryService) -> None:  # noqa: F811
-    keys = service.keys
-    for image_id, record in service.index.snapshot().images.items():
-        assert service.storage.exists(keys.original(image_id))
-        assert service.storage.exists(keys.meta(image_id))
+def assert_catalog_points_only_at_existing_objects(images: Images) -> None:
+    keys = images.d.keys
+    for image_id, record in stored_records(images).items():
+        assert images.d.storage.exists(keys.original(image_id))
+        assert images.d.storage.exists(keys.meta(image_id))
         for name in record["variants"]:
-            assert service.storage.exists(keys.variant(image_id, name))
+            assert images.d.storage.exists(keys.variant(image_id, name))
 
 
-# puts of one upload: 1 original, 2 lg, 3 md, 4 sm, 5 meta.json, 6 index.json
-INDEX_PUT = 6
+# puts of the first upload: 1 original, 2 lg, 3 md, 4 sm, 5 meta.json, 6 its hash bucket,
+# 7 the catalog's first shard, 8 the catalog's root (index.json)
+OBJECT_PUTS = 5
+SHARD_PUT = 7
+ROOT_PUT = 8
 
 
-@pytest.mark.parametrize("failing_put", range(1, INDEX_PUT + 1))
+@pytest.mark.parametrize("failing_put", range(1, ROOT_PUT + 1))
 def test_a_failure_at_any_step_leaves_nothing_behind(failing_put: int) -> None:
     bucket = FlakyStorage(failing_put)
-    service = make_service(bucket)
+    images = make_images(bucket)
     with pytest.raises(StorageUnavailable):
-        service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
-    assert len(service.index.snapshot()) == 0
-    assert image_keys(bucket, service.keys) == []
+        images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
+    assert len(stored_records(images)) == 0
+    assert image_keys(bucket, images.d.keys) == []
     # and the next upload works
-    image = service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice").image
-    assert list(service.index.snapshot().images) == [image["id"]]
-    assert_index_points_only_at_existing_objects(service)
+    image = images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice").image
+    assert list(stored_records(images)) == [image["id"]]
+    assert_catalog_points_only_at_existing_objects(images)
 
 
-@pytest.mark.parametrize("failing_put", range(1, INDEX_PUT))
-def test_a_lost_response_while_storing_objects_leaves_nothing_behind(failing_put: int) -> None:
+@pytest.mark.parametrize("failing_put", range(1, ROOT_PUT))
+def test_a_lost_response_before_the_catalog_root_leaves_nothing_behind(failing_put: int) -> None:
     bucket = FlakyStorage(failing_put, after_write=True)
-    service = make_service(bucket)
+    images = make_images(bucket)
     with pytest.raises(StorageUnavailable):
-        service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
-    assert len(service.index.snapshot()) == 0
-    assert image_keys(bucket, service.keys) == []
+        images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
+    assert len(stored_records(images)) == 0
+    assert image_keys(bucket, images.d.keys) == []
 
 
-def test_a_lost_response_after_the_index_write_counts_as_success() -> None:
-    bucket = FlakyStorage(INDEX_PUT, after_write=True)
-    service = make_service(bucket)
-    image = service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice").image
-    assert list(service.index.snapshot().images) == [image["id"]]
-    assert_index_points_only_at_existing_objects(service)
+def test_a_lost_response_after_the_catalog_write_counts_as_success() -> None:
+    bucket = FlakyStorage(ROOT_PUT, after_write=True)
+    images = make_images(bucket)
+    image = images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice").image
+    assert list(stored_records(images)) == [image["id"]]
+    assert_catalog_points_only_at_existing_objects(images)
+
+
+@pytest.mark.parametrize(("failing", "after"), [("shard", True), ("root", True), ("root", False)])
+def test_a_later_upload_whose_shard_landed_counts_as_success(failing: str, after: bool) -> None:
+    bucket = FaultyStorage(MemoryStorage())
+    images = make_images(bucket)
+    first = images.upload(make_image("jpeg", seed=1), "a.jpg", uploaded_by="alice").image
+    # the shard holds the record; the root only hints at it
+    bucket.fail(lambda op, key: op == "put" and (
+        "catalog/shards/" in key if failing == "shard" else key == images.d.keys.index),
+        times=1, after=after)
+    second = images.upload(make_image("jpeg", seed=2), "b.jpg", uploaded_by="alice").image
+    assert bucket.total_failures == 1
+    assert set(stored_records(make_images(bucket))) == {first["id"], second["id"]}
+    assert_catalog_points_only_at_existing_objects(images)
 
 
 def test_when_cleanup_fails_too_only_orphans_remain() -> None:
-    bucket = FlakyStorage(INDEX_PUT, fail_deletes=True)
-    service = make_service(bucket)
+    bucket = FlakyStorage(ROOT_PUT, fail_deletes=True)
+    images = make_images(bucket)
     with pytest.raises(StorageUnavailable):
-        service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
-    assert len(service.index.snapshot()) == 0
-    assert len(image_keys(bucket, service.keys)) == INDEX_PUT - 1  # orphans, for cleanup
+        images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
+    assert len(stored_records(images)) == 0
+    assert len(image_keys(bucket, images.d.keys)) == OBJECT_PUTS  # orphans, for cleanup
 
 
 class RacingStorage(MemoryStorage):
@@ -248,13 +290,13 @@ class RacingStorage(MemoryStorage):
 
 def test_a_concurrent_upload_of_the_same_bytes_wins_once() -> None:
     bucket = RacingStorage()
-    ours, theirs = make_service(bucket), make_service(bucket)
+    ours, theirs = make_images(bucket), make_images(bucket)
     data = make_image("png", seed=3)
     winner: list[dict[str, Any]] = []
     bucket.hook = lambda: winner.append(theirs.upload(data, "b.png", uploaded_by="bob").image)
     result = ours.upload(data, "a.png", uploaded_by="alice")
     assert result.duplicate and result.image == winner[0]
-    assert list(ours.index.snapshot().images) == [winner[0]["id"]]
+    assert list(stored_records(ours)) == [winner[0]["id"]]
     assert {Keys().image_id_of(key) for key in image_keys(bucket, Keys())} == {winner[0]["id"]}
 
 
@@ -265,15 +307,15 @@ def test_storage_refusing_a_create_is_not_swallowed() -> None:
                 raise PreconditionFailed(key)
             return super().put(key, data, **kwargs)
 
-    service = make_service(Refusing())
-    with pytest.raises(PreconditionFailed):
-        service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
-    assert len(service.index.snapshot()) == 0
+    images = make_images(Refusing())
+    with pytest.raises(Conflict, match="not in the catalog"):
+        images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
+    assert len(stored_records(images)) == 0
 
 
-def test_storage_used_is_the_given_one(storage: Storage) -> None:  # noqa: F811
-    service = make_service(storage, prefix="x/")
-    image = service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice").image
+def test_storage_used_is_the_given_one(storage: Storage) -> None:
+    images = make_images(storage, prefix="x/")
+    image = images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice").image
     assert storage.exists(f"x/images/{image['id']}/original")
     assert storage.exists("x/index.json")
 
@@ -282,13 +324,13 @@ def test_an_existing_object_is_never_removed_by_a_failed_upload(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bucket = MemoryStorage()
-    service = make_service(bucket)
+    images = make_images(bucket)
     taken = "ab" * 16
-    bucket.put(service.keys.original(taken), b"someone else's")
-    monkeypatch.setattr("gallery.service.new_image_id", lambda: taken)
-    with pytest.raises(PreconditionFailed):
-        service.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
-    assert bucket.get(service.keys.original(taken)) == b"someone else's"
+    bucket.put(images.d.keys.original(taken), b"someone else's")
+    monkeypatch.setattr("gallery.images.upload.new_image_id", lambda: taken)
+    with pytest.raises(Conflict):
+        images.upload(make_image("jpeg"), "a.jpg", uploaded_by="alice")
+    assert bucket.get(images.d.keys.original(taken)) == b"someone else's"
 
 
 # --- with the pipeline's own test images -----------------------------------
@@ -306,29 +348,29 @@ FIXTURES = {
 
 
 @pytest.mark.parametrize("kind", sorted(FIXTURES))
-def test_upload_pipeline_fixtures(service: GalleryService, kind: str) -> None:  # noqa: F811
+def test_upload_pipeline_fixtures(images: Images, kind: str) -> None:
     make, fmt, animated = FIXTURES[kind]
-    image = service.upload(make(), f"{kind}.x", uploaded_by="alice").image
+    image = images.upload(make(), f"{kind}.x", uploaded_by="alice").image
     assert (image["format"], image["animated"]) == (fmt, animated)
-    assert sha256(service.storage.get(service.keys.original(image["id"]))) == image["sha256"]
+    assert sha256(images.d.storage.get(images.d.keys.original(image["id"]))) == image["sha256"]
     for name, variant in image["variants"].items():
-        stored = service.storage.get(service.keys.variant(image["id"], name))
+        stored = images.d.storage.get(images.d.keys.variant(image["id"], name))
         assert sha256(stored) == variant["sha256"]
         assert max(variant["w"], variant["h"]) <= VARIANT_SIZES[name]
-    assert len(orjson.dumps(service.index.snapshot().images[image["id"]])) < 1000
+    assert len(orjson.dumps(stored_records(images)[image["id"]])) < 1000
 
 
 def test_location_is_removed_and_both_hashes_find_the_image(
-    service: GalleryService,  # noqa: F811
+    images: Images,
 ) -> None:
     upload = fixtures.jpeg_with_gps()
-    image = service.upload(upload, "gps.jpg", uploaded_by="alice").image
-    stored = service.storage.get(service.keys.original(image["id"]))
+    image = images.upload(upload, "gps.jpg", uploaded_by="alice").image
+    stored = images.d.storage.get(images.d.keys.original(image["id"]))
     assert image["gps_removed"] is True
     assert image["upload_sha256"] == sha256(upload) != image["sha256"] == sha256(stored)
     assert (image["width"], image["height"]) == (640, 480)  # upright
-    again = service.upload(upload, "again.jpg", uploaded_by="bob")
+    again = images.upload(upload, "again.jpg", uploaded_by="bob")
     assert again.duplicate and again.image["id"] == image["id"]
-    stripped = service.upload(stored, "stripped.jpg", uploaded_by="bob")
+    stripped = images.upload(stored, "stripped.jpg", uploaded_by="bob")
     assert stripped.duplicate and stripped.image["id"] == image["id"]
-    assert len(service.index.snapshot()) == 1
+    assert len(stored_records(images)) == 1

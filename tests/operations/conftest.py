@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,19 @@ import pytest
 from gallery.config import load_settings
 from gallery.runtime import Runtime
 from gallery.storage.base import Storage
-from tests.service import BACKENDS, StepClock, make_image, open_backend
+from tests.images import BACKENDS, StepClock, make_image, open_backend
+
+
+def set_clock(runtime: Runtime, clock: Callable[[], datetime]) -> None:
+    """Make the runtime's image domain take the time from ``clock``."""
+    runtime.images.d = replace(runtime.images.d, clock=clock)
 
 
 def build_runtime(storage: Storage, **overrides: Any) -> Runtime:
     """A runtime over ``storage`` with the prefix ``g/`` and a clock that steps a second per call."""
     settings = load_settings({}, {"prefix": "g/", "secret_key": "ops-test", **overrides})
     runtime = Runtime.build(settings, storage)
-    runtime.service.clock = StepClock()
+    set_clock(runtime, StepClock())
     return runtime
 
 
@@ -46,7 +52,7 @@ def upload(runtime: Runtime) -> Callable[..., str]:
     """Upload a distinct generated image; return its id."""
 
     def upload(seed: int, kind: str = "png", by: str = "alice", **texts: str) -> str:
-        result = runtime.service.upload(make_image(kind, seed), f"photo-{seed}.{kind}",
+        result = runtime.images.upload(make_image(kind, seed), f"photo-{seed}.{kind}",
                                         uploaded_by=by, **texts)
         assert not result.duplicate
         return result.image["id"]

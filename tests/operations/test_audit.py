@@ -11,7 +11,7 @@ from gallery.audit import AuditEntry, AuditLog
 from gallery.errors import Forbidden
 from gallery.keys import Keys
 from gallery.storage.memory import MemoryStorage
-from tests.service import ADMIN, ALICE, BOB
+from tests.images import ADMIN, ALICE, BOB
 from tests.support.faulty import FaultyStorage
 
 
@@ -60,14 +60,14 @@ def test_entries_survive_a_new_process_and_damaged_ones_are_skipped(storage):
 def test_a_failed_audit_write_keeps_the_action_and_logs_an_error(caplog):
     inner = MemoryStorage()
     faulty = FaultyStorage(inner, fail_on=lambda op, key: op == "put" and "/audit/" in f"/{key}")
+    from tests.images import catalog_records, make_image
     from tests.operations.conftest import build_runtime
-    from tests.service import make_image
 
     runtime = build_runtime(faulty)
-    image_id = runtime.service.upload(make_image("png", 1), "a.png", uploaded_by="alice").image["id"]
+    image_id = runtime.images.upload(make_image("png", 1), "a.png", uploaded_by="alice").image["id"]
     with caplog.at_level(logging.ERROR, logger="gallery.audit"):
-        runtime.service.delete(image_id, actor=ALICE)
-    assert image_id not in runtime.service.index.snapshot().images
+        runtime.images.delete(image_id, actor=ALICE)
+    assert image_id not in catalog_records(runtime.images)
     assert not list(inner.list(runtime.keys.image_prefix(image_id)))
     assert "audit entry not saved (image.delete by alice" in caplog.text
     assert runtime.audit.latest() == []
@@ -76,12 +76,12 @@ def test_a_failed_audit_write_keeps_the_action_and_logs_an_error(caplog):
 def test_deletes_are_audited(runtime, upload):
     one = upload(1, by="alice")
     two, three = upload(2, by="bob"), upload(3, by="bob")
-    runtime.service.delete(one, actor=ALICE)
-    runtime.service.delete_many([two, three], actor=ADMIN)
+    runtime.images.delete(one, actor=ALICE)
+    runtime.images.delete_many([two, three], actor=ADMIN)
     many, single = runtime.audit.latest(2)
     assert (single.actor, single.action, single.target) == ("alice", "image.delete", one)
     assert (many.actor, many.action, many.details) == (
         "root", "images.delete", {"count": 2, "ids": [two, three]})
     with pytest.raises(Forbidden):
-        runtime.service.delete_many([upload(4, by="alice")], actor=BOB)
+        runtime.images.delete_many([upload(4, by="alice")], actor=BOB)
     assert len(runtime.audit.latest()) == 2  # a refused delete is not recorded

@@ -1,4 +1,4 @@
-"""Cleanup finds what the index and the objects disagree on, and repairs it."""
+"""Cleanup finds what the catalog and the objects disagree on, and repairs it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from gallery.catalog import Remove
 from gallery.runtime import Runtime
+from tests.images import catalog_records
 from tests.operations.conftest import snapshot_bucket
 
 
@@ -22,12 +24,16 @@ def test_a_consistent_gallery_is_clean(runtime, upload, later):
     assert "Everything is consistent." in report.lines()
 
 
-def _unindex(runtime: Runtime, image_id: str) -> None:
-    runtime.service.index.update(lambda value: value["images"].pop(image_id) and None)
+def _unindex(runtime: Runtime, image_id: str, *, and_its_hashes: bool = False) -> None:
+    """Take an image's entry out of the catalog (and its duplicate-detection claims)."""
+    record = runtime.images.record(image_id)
+    runtime.images.catalog.apply([Remove(record.key, image_id)])
+    if and_its_hashes:
+        runtime.images.d.hashes.release({sha: image_id for sha in record.hashes})
 
 
 def _half_uploaded(runtime: Runtime, image_id: str) -> None:
-    """As an upload that stopped before its meta.json and index entry leaves it."""
+    """As an upload that stopped before its meta.json and catalog entry leaves it."""
     _unindex(runtime, image_id)
     runtime.storage.delete(runtime.keys.meta(image_id))
 
@@ -43,52 +49,57 @@ def test_orphan_objects_are_found_and_removed(runtime, upload, later):
     assert set(report.removed) == orphan_keys
     assert report.removed[0] == runtime.keys.original(orphan)  # original first
     assert _keys_of(runtime, orphan) == set()
-    assert runtime.service.get(keep)["id"] == keep
+    assert runtime.images.get(keep)["id"] == keep
     entry = runtime.audit.latest(1)[0]
     assert (entry.actor, entry.action, entry.details["removed"]) == ("ada", "gallery.cleanup",
                                                              len(orphan_keys))
 
 
-def test_a_whole_image_the_index_lost_is_put_back_not_removed(runtime, upload, later):
+def test_a_whole_image_the_catalog_lost_is_put_back_not_removed(runtime, upload, later):
     lost = upload(1, title="Harbour")
     _unindex(runtime, lost)
     keys = _keys_of(runtime, lost)
 
     dry = runtime.operations.cleanup(dry_run=True, actor="cli", now=later)
     assert dry.unindexed == [lost] and dry.orphans == []
-    assert "Whole images missing from the index (put back): 1" in dry.lines()
+    assert "Whole images missing from the catalog (put back): 1" in dry.lines()
     report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
     assert report.regenerated == [f"index:{lost}"] and report.removed == []
-    assert runtime.service.get(lost)["title"] == "Harbour"
+    assert runtime.images.get(lost)["title"] == "Harbour"
     assert _keys_of(runtime, lost) == keys
     assert runtime.operations.cleanup(dry_run=True, actor="cli", now=later).is_clean
 
 
 def test_a_lost_copy_of_a_picture_the_gallery_has_is_removed(runtime, upload, later):
     lost = upload(1)
-    _unindex(runtime, lost)
+    _unindex(runtime, lost, and_its_hashes=True)
     again = upload(1)  # the same picture, uploaded again under a new id
+    assert again != lost
+    dry = runtime.operations.cleanup(dry_run=True, actor="cli", now=later)
+    assert dry.unindexed == [lost]  # whole, so a candidate to put back, until it is tried
     report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
-    assert report.unindexed == [lost]
+    assert report.duplicates == [lost] and report.unindexed == []
+    assert "Copies of pictures the gallery has (removed): 1" in report.lines()
+    assert runtime.keys.original(lost) in report.removed
     assert _keys_of(runtime, lost) == set()
-    assert list(runtime.service.index.snapshot().images) == [again]
+    assert list(catalog_records(runtime.images)) == [again]
 
 
 def test_an_interrupted_delete_is_finished(runtime, upload, later):
     keep, indexed, unindexed = upload(1), upload(2), upload(3)
     tombstone = b'{"deleted_at": "2026-01-01T00:00:00.000Z", "deleted_by": "ada"}'
-    # stopped after its tombstone, before the index write:
+    # stopped after its tombstone, before the catalog write:
     runtime.storage.put(runtime.keys.tombstone(indexed), tombstone)
-    # stopped after the index write, before the objects went:
+    # stopped after the catalog write, before the objects went:
     runtime.storage.put(runtime.keys.tombstone(unindexed), tombstone)
     _unindex(runtime, unindexed)
 
-    runtime.service.reindex()  # reindex brings neither back
-    assert set(runtime.service.index.snapshot().images) == {keep, indexed}
+    runtime.images.reindex()  # reindex brings neither back
+    assert set(catalog_records(runtime.images)) == {keep, indexed}
     report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
     assert sorted(report.interrupted) == sorted([indexed, unindexed])
     assert report.removed[-1] == runtime.keys.tombstone(report.interrupted[-1])  # the mark goes last
-    assert list(runtime.service.index.snapshot().images) == [keep]
+    assert list(catalog_records(runtime.images)) == [keep]
     assert _keys_of(runtime, indexed) == _keys_of(runtime, unindexed) == set()
 
 
@@ -97,17 +108,17 @@ def test_a_young_tombstone_is_a_delete_in_progress(runtime, upload, later):
     runtime.storage.put(runtime.keys.tombstone(image_id), b"{}")
     report = runtime.operations.cleanup(dry_run=False, actor="cli")
     assert report.interrupted == [] and image_id in report.young
-    assert runtime.service.get(image_id)["id"] == image_id
+    assert runtime.images.get(image_id)["id"] == image_id
 
 
-def test_dangling_index_entry_is_dropped_with_its_leftovers(runtime, upload, later):
+def test_dangling_catalog_entry_is_dropped_with_its_leftovers(runtime, upload, later):
     gone = upload(1)
     runtime.storage.delete(runtime.keys.original(gone))
 
     report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
     assert report.dangling == [gone]
     assert f"index:{gone}" in report.removed
-    assert gone not in runtime.service.index.snapshot().images
+    assert gone not in catalog_records(runtime.images)
     assert _keys_of(runtime, gone) == set()
 
 
@@ -116,20 +127,20 @@ def test_missing_thumbnail_is_made_again_from_the_original(runtime, upload, late
     key = runtime.keys.variant(image_id, "sm")
     before = runtime.storage.get(key)
     runtime.storage.delete(key)
-    runtime.service.reindex()  # the index forgets the thumbnail, as after a real loss
+    runtime.images.reindex()  # the catalog forgets the thumbnail, as after a real loss
 
-    assert "sm" not in runtime.service.get(image_id)["variants"]
+    assert "sm" not in runtime.images.get(image_id)["variants"]
     report = runtime.operations.cleanup(dry_run=False, actor="cli", now=later)
     assert report.regenerable == [(image_id, ["sm.webp"])]
     assert report.regenerated == [key]
     assert runtime.storage.get(key) == before  # the pipeline is deterministic
-    record = runtime.service.get(image_id)
+    record = runtime.images.get(image_id)
     assert record["variants"]["sm"]["size"] == len(before)
     meta = orjson.loads(runtime.storage.get(runtime.keys.meta(image_id)))
     assert meta["variants"]["sm"]["size"] == len(before)
 
 
-def test_missing_meta_is_rewritten_from_the_index(runtime, upload, later):
+def test_missing_meta_is_rewritten_from_the_catalog(runtime, upload, later):
     image_id = upload(1, title="Harbour", description="At dawn")
     runtime.storage.delete(runtime.keys.meta(image_id))
 
@@ -139,8 +150,8 @@ def test_missing_meta_is_rewritten_from_the_index(runtime, upload, later):
     meta = orjson.loads(runtime.storage.get(runtime.keys.meta(image_id)))
     assert (meta["title"], meta["description"]) == ("Harbour", "At dawn")
     runtime.storage.delete(runtime.keys.index)
-    runtime.service.reindex()  # and reindex can use it again
-    assert runtime.service.get(image_id)["title"] == "Harbour"
+    runtime.images.reindex()  # and reindex can use it again
+    assert runtime.images.get(image_id)["title"] == "Harbour"
 
 
 def test_young_objects_are_left_alone(runtime, upload):

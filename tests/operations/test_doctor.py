@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gallery.catalog import Remove
 from gallery.storage.memory import MemoryStorage
 from tests.operations.conftest import build_runtime
 from tests.support.faulty import FaultyStorage
@@ -24,11 +25,12 @@ def test_a_healthy_gallery_passes_every_check(healthy):
     checks = healthy.operations.doctor()
     assert [c.name for c in checks] == [
         "configuration", "storage reachable", "storage writable", "libmagic", "image codecs",
-        "index", "accounts", "admin account",
+        "catalog", "meta.json", "accounts", "admin account",
     ]
     failed = [c for c in checks if not c.ok]
     assert failed == []
-    assert "lists all 1 images" in _by_name(checks)["index"].message
+    assert "lists all 1 images" in _by_name(checks)["catalog"].message
+    assert "agrees with the catalog (1 checked)" in _by_name(checks)["meta.json"].message
     assert not list(healthy.storage.list(healthy.keys.doctor_prefix))  # the probe is gone
 
 
@@ -40,19 +42,24 @@ def test_no_admin(runtime):
     assert "users create NAME --role admin" in check.fix
 
 
-def test_broken_index(healthy):
-    healthy.storage.put(healthy.keys.index, b"{not json")
-    checks = _by_name(healthy.operations.doctor())
-    assert not checks["index"].ok
-    assert "damaged" in checks["index"].message
-    assert "gallery reindex" in checks["index"].fix
+@pytest.mark.parametrize("damaged", ["root", "shard"])
+def test_broken_catalog(healthy, damaged):
+    if damaged == "root":
+        key = healthy.keys.index
+    else:
+        (key,) = [info.key for info in healthy.storage.list(healthy.keys.shards_prefix)]
+    healthy.storage.put(key, b"{not json")
+    checks = _by_name(build_runtime(healthy.storage).operations.doctor())
+    assert not checks["catalog"].ok
+    assert "damaged" in checks["catalog"].message
+    assert "gallery reindex" in checks["catalog"].fix
     assert checks["storage reachable"].ok and checks["admin account"].ok
 
 
-def test_index_that_lost_an_image(healthy, upload):
+def test_catalog_that_lost_an_image(healthy, upload):
     lost = upload(2)
-    healthy.service.index.update(lambda value: value["images"].pop(lost) and None)
-    check = _by_name(healthy.operations.doctor())["index"]
+    healthy.images.catalog.apply([Remove(healthy.images.record(lost).key, lost)])
+    check = _by_name(healthy.operations.doctor())["catalog"]
     assert not check.ok
     assert "lists 1 images but the bucket holds 2 originals" in check.message
 
@@ -69,7 +76,8 @@ def test_unreachable_storage_fails_the_storage_checks():
     runtime = build_runtime(down)
     down.fail("*")
     checks = _by_name(runtime.operations.doctor())
-    for name in ("storage reachable", "storage writable", "index", "accounts", "admin account"):
+    for name in ("storage reachable", "storage writable", "catalog", "meta.json", "accounts",
+                 "admin account"):
         assert not checks[name].ok, name
         assert "did not answer" in checks[name].message
     assert checks["storage reachable"].fix.startswith("Check GALLERY_STORAGE")

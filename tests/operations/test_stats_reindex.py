@@ -6,8 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from gallery.storage.local import FileStorage
-from tests.operations.conftest import build_runtime
-from tests.service import make_image
+from tests.images import catalog_records, make_image
+from tests.operations.conftest import build_runtime, set_clock
 from tests.support.upload_worker import run_upload_workers
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -24,12 +24,12 @@ class Days:
 
 
 def test_stats_on_a_known_gallery(runtime):
-    runtime.service.clock = Days(NOW - timedelta(days=40), NOW - timedelta(days=29),
-                                 NOW - timedelta(days=2), NOW - timedelta(days=2, hours=1),
-                                 NOW - timedelta(minutes=5))
+    set_clock(runtime, Days(NOW - timedelta(days=40), NOW - timedelta(days=29),
+                            NOW - timedelta(days=2), NOW - timedelta(days=2, hours=1),
+                            NOW - timedelta(minutes=5)))
     uploads = [("png", 1), ("jpeg", 2), ("png", 3), ("gif", 4), ("webp", 5)]
-    images = [runtime.service.upload(make_image(kind, seed, size=(40 + 10 * seed, 30)),
-                                     f"{seed}.{kind}", uploaded_by="alice").image
+    images = [runtime.images.upload(make_image(kind, seed, size=(40 + 10 * seed, 30)),
+                                    f"{seed}.{kind}", uploaded_by="alice").image
               for kind, seed in uploads]
     runtime.audit.record("ada", "user.create", "bob")
     runtime.storage.put("g/elsewhere/x.bin", b"12345")
@@ -49,7 +49,9 @@ def test_stats_on_a_known_gallery(runtime):
     assert stats.bytes_by_kind["originals"] == sum(image["size"] for image in images)
     assert stats.bytes_by_kind["variants"] == sum(
         v["size"] for image in images for v in image["variants"].values())
-    assert stats.bytes_by_kind["index"] == runtime.storage.stat(runtime.keys.index).size
+    catalog = [runtime.keys.index] + [
+        info.key for info in runtime.storage.list(runtime.keys.catalog_prefix)]
+    assert stats.bytes_by_kind["index"] == sum(runtime.storage.stat(key).size for key in catalog)
     assert stats.bytes_by_kind["other"] >= 5
     by_size = sorted(images, key=lambda image: -image["size"])
     assert [r["id"] for r in stats.largest] == [image["id"] for image in by_size]
@@ -58,7 +60,7 @@ def test_stats_on_a_known_gallery(runtime):
     assert stats.last_rebuild is None
     assert [e.action for e in stats.audit] == ["user.create"]
 
-    runtime.service.clock = lambda: NOW
+    set_clock(runtime, lambda: NOW)
     runtime.operations.reindex(actor="ada")
     again = runtime.operations.stats(now=NOW).to_json()
     assert again["last_rebuild"] == "2026-11-21T12:00:00.000Z"
@@ -76,7 +78,7 @@ def test_stats_never_show_credentials(tmp_path):
 def test_reindex_while_other_processes_upload_loses_nothing(tmp_path):
     bucket = tmp_path / "bucket"
     runtime = build_runtime(FileStorage(bucket))
-    runtime.service.upload(make_image("png", 99), "before.png", uploaded_by="ada")
+    runtime.images.upload(make_image("png", 99), "before.png", uploaded_by="ada")
     printed: list[list[str]] = []
     failure: list[BaseException] = []
 
@@ -96,8 +98,8 @@ def test_reindex_while_other_processes_upload_loses_nothing(tmp_path):
     assert not failure, failure
     assert rounds >= 1
     runtime.operations.reindex(actor="cli")
-    runtime.service.index.forget()
-    indexed = set(runtime.service.index.snapshot().images)
+    runtime.images.catalog.forget()
+    indexed = set(catalog_records(runtime.images))
     uploaded = {image_id for ids in printed for image_id in ids}
     assert len(uploaded) == 12
     assert uploaded <= indexed and len(indexed) == 13

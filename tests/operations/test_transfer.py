@@ -12,9 +12,9 @@ import pytest
 from gallery.errors import BadRequest
 from gallery.storage.base import Storage
 from gallery.storage.memory import MemoryStorage
+from tests.images import catalog_records, make_image, stored_records
 from tests.imaging import fixtures
 from tests.operations.conftest import build_runtime
-from tests.service import make_image
 from tests.support.faulty import FaultyStorage
 
 COMPARED = ("id", "filename", "title", "description", "uploaded_by", "created_at", "sha256",
@@ -26,15 +26,15 @@ def gallery(runtime, upload):
     """A small gallery: three images, two uploaders, edited texts, one image with GPS removed."""
     upload(1, "jpeg", by="alice", title="Harbour", description="At dawn")
     upload(2, "gif_animated", by="bob")
-    gps = runtime.service.upload(fixtures.jpeg_with_gps(), "trip.jpg", uploaded_by="bob")
+    gps = runtime.images.upload(fixtures.jpeg_with_gps(), "trip.jpg", uploaded_by="bob")
     assert gps.image["gps_removed"]
     return runtime
 
 
 def _records(runtime) -> dict[str, dict]:
-    runtime.service.index.forget()
+    runtime.images.catalog.forget()
     return {i: {k: r.get(k, "") for k in COMPARED}
-            for i, r in runtime.service.index.snapshot().images.items()}
+            for i, r in catalog_records(runtime.images).items()}
 
 
 def _fresh(tmp_path: Path, backend: str) -> Storage:
@@ -56,13 +56,13 @@ def test_export_then_import_reproduces_the_gallery(gallery, tmp_path, dest_name,
     imported = empty.operations.import_from(dest, username="nobody", actor="cli")
     assert (len(imported.imported), imported.duplicates, imported.rejected) == (3, [], [])
     assert _records(empty) == _records(gallery)
-    for image_id, record in empty.service.index.snapshot().images.items():
+    for image_id, record in catalog_records(empty.images).items():
         assert empty.storage.get(empty.keys.original(image_id)) == \
             gallery.storage.get(gallery.keys.original(image_id))
-        assert set(record["variants"]) == set(gallery.service.get(image_id)["variants"])
+        assert set(record["variants"]) == set(gallery.images.get(image_id)["variants"])
 
     # the image whose GPS was removed is still known by the file first uploaded
-    again = empty.service.upload(fixtures.jpeg_with_gps(), "trip.jpg", uploaded_by="carol")
+    again = empty.images.upload(fixtures.jpeg_with_gps(), "trip.jpg", uploaded_by="carol")
     assert again.duplicate
 
     twice = empty.operations.import_from(dest, username="nobody", actor="cli")
@@ -76,11 +76,14 @@ def test_export_folder_layout(gallery, tmp_path):
     manifest = orjson.loads((tmp_path / "out" / "manifest.json").read_bytes())
     assert manifest["format"] == 1 and manifest["exported_at"].endswith("Z")
     assert [r["id"] for r in manifest["images"]] == sorted(
-        _records(gallery), key=lambda i: gallery.service.get(i)["created_at"])
+        _records(gallery), key=lambda i: gallery.images.get(i)["created_at"])
     files = sorted(p.name for p in (tmp_path / "out" / "originals").iterdir())
     assert files == sorted(f"{r['id']}.{'gif' if r['content_type'] == 'image/gif' else 'jpg'}"
                            for r in manifest["images"])
-    assert (tmp_path / "out" / "index.json").read_bytes() == gallery.storage.get(gallery.keys.index)
+    # the catalog as one JSON object, in the shape of an earlier release's index
+    exported = orjson.loads((tmp_path / "out" / "index.json").read_bytes())
+    assert exported == {"format": 1, "images": stored_records(gallery.images)}
+    assert list(exported["images"]) == [r["id"] for r in manifest["images"]]
     entry = gallery.audit.latest(1)[0]
     assert (entry.actor, entry.action, entry.details["images"]) == ("ada", "gallery.export", 3)
 
@@ -100,7 +103,7 @@ def test_streamed_zip_is_valid_and_produced_incrementally(storage, tmp_path):
     counting = FaultyStorage(storage)  # no faults: it only counts the calls
     runtime = build_runtime(counting)
     for seed in range(6):
-        runtime.service.upload(make_image("png", seed, size=(64, 64)), f"{seed}.png",
+        runtime.images.upload(make_image("png", seed, size=(64, 64)), f"{seed}.png",
                                uploaded_by="alice")
     opened_before = counting.calls["open"]
 
@@ -144,14 +147,14 @@ def test_import_folder_resumes_and_reports_rejects(runtime, tmp_path):
     assert set(rejected) == {"fake.png", "truncated.png", "drawing.svg"}
     assert "not an image we accept" in rejected["fake.png"]
     assert all(reason for reason in rejected.values())
-    uploaders = {r["uploaded_by"] for r in runtime.service.index.snapshot().images.values()}
+    uploaders = {r["uploaded_by"] for r in catalog_records(runtime.images).values()}
     assert uploaders == {"ada"}
 
     again = runtime.operations.import_from(folder, username="ada", recursive=True, actor="cli")
     assert [path for path, _ in again.imported] == ["nested/deep.webp"]
     assert sorted(path for path, _ in again.duplicates) == ["a.jpg", "no-extension"]
     assert len(again.rejected) == 3
-    assert len(runtime.service.index.snapshot().images) == 3
+    assert len(catalog_records(runtime.images)) == 3
     assert "rejected fake.png:" in "\n".join(again.lines())
 
 

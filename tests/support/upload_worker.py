@@ -1,8 +1,8 @@
-"""A child process that uploads generated images through the gallery service.
+"""A child process that uploads generated images through the image domain.
 
 Run as ``python -m tests.support.upload_worker URL PREFIX N SEED``: it opens the
 storage URL with :func:`gallery.storage.open_storage`, builds a
-:class:`~gallery.service.GalleryService` under ``PREFIX``, prints ``ready``,
+:class:`~gallery.images.service.Images` under ``PREFIX``, prints ``ready``,
 waits for a line on stdin (so every worker starts at once), uploads ``N``
 small PNG images whose bytes depend on ``SEED`` (distinct per worker), and
 prints the id of each image it stored, one per line.
@@ -35,19 +35,19 @@ def generated_image(seed: int, number: int, size: int = 16) -> bytes:
 
 def upload(url: str, prefix: str, count: int, seed: int) -> list[str]:
     """Upload ``count`` generated images; return the ids, as they are printed."""
+    from gallery.images.service import Images
     from gallery.imaging import Limits
     from gallery.keys import Keys
-    from gallery.service import GalleryService
     from gallery.storage import open_storage
 
     storage = open_storage(url, timeout=30)
     ids: list[str] = []
     try:
-        service = GalleryService(storage, Keys(prefix), limits=Limits())
+        images = Images(storage, Keys(prefix), limits=Limits())
         print("ready", flush=True)
         sys.stdin.readline()
         for number in range(count):
-            result = service.upload(generated_image(seed, number), f"w{seed}-{number}.png",
+            result = images.upload(generated_image(seed, number), f"w{seed}-{number}.png",
                                     uploaded_by=f"worker{seed}")
             if result.duplicate:
                 raise RuntimeError(f"image {number} of worker {seed} was taken for a duplicate")

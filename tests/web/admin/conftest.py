@@ -15,12 +15,13 @@ def runtime(app):
 
 @pytest.fixture
 def add_image(runtime):
-    """Store an image as ``uploaded_by`` through the service (as an upload would); returns its record."""
+    """Store an image as ``uploaded_by`` through the image domain (as an upload would); returns
+    its record."""
     counter = iter(range(10_000))
 
     def add(filename: str = "photo.png", uploaded_by: str = "bob", *, title: str | None = None,
             size: tuple[int, int] = (48, 32)) -> dict:
         data = distinct_png(next(counter), size)
-        return runtime.service.upload(data, filename, uploaded_by=uploaded_by, title=title).image
+        return runtime.images.upload(data, filename, uploaded_by=uploaded_by, title=title).image
 
     return add

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import catalog
-from gallery.catalog import Query, parse_query, search
+from gallery.catalog import AdminRow, table
+from gallery.catalog.table import Query, parse_query, search
 from gallery.errors import BadRequest
 
 
-def record(n: int, **fields) -> dict:
+def record(n: int, **fields) -> AdminRow:
     base = {
         "id": f"{n:032x}",
         "filename": f"file{n}.png",
@@ -19,7 +19,7 @@ def record(n: int, **fields) -> dict:
         "created_at": f"2026-01-{n + 1:02d}T10:00:00.000Z",
         "uploaded_by": "bob",
     }
-    return {**base, **fields}
+    return AdminRow(**{**base, **fields})
 
 
 RECORDS = [
@@ -32,7 +32,7 @@ RECORDS = [
 
 
 def ids(page) -> list[int]:
-    return [int(r["id"], 16) for r in page.rows]
+    return [int(r.id, 16) for r in page.rows]
 
 
 def test_defaults_are_newest_first():
@@ -107,7 +107,7 @@ def test_facets_list_every_uploader_and_type_whatever_the_filter():
         {"page": "１"},  # a full-width digit
         {"per_page": "7"},
         {"per_page": "100000"},
-        {"q": "x" * (catalog.MAX_TEXT + 1)},
+        {"q": "x" * (table.MAX_TEXT + 1)},
     ],
 )
 def test_bad_arguments_are_refused_with_a_message(args):

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gallery.service import Actor
+from gallery.images.results import Actor
 from tests.web.admin.forms import csrf_of
 
 ROW = re.compile(r'<tr id="image-([0-9a-f]{32})">')
@@ -104,7 +104,7 @@ def test_bulk_delete_asks_then_deletes_exactly_the_selected(admin, anonymous, ru
     assert confirm.status_code == 200
     assert "Delete 2 images?" in confirm.text
     assert "Apple" in confirm.text and "Cloud" in confirm.text and "birch" not in confirm.text
-    assert len(runtime.service.index.snapshot().images) == 3  # asking changed nothing
+    assert len(runtime.images.view().ids()) == 3  # asking changed nothing
 
     response = admin.request("POST", "/admin/images/delete", data={
         "csrf_token": csrf_of(confirm.text), "ids": [a["id"], c["id"]], "back": back})
@@ -112,7 +112,7 @@ def test_bulk_delete_asks_then_deletes_exactly_the_selected(admin, anonymous, ru
     assert response.headers["Location"] == back
     assert "Deleted 2 images." in admin.get(back).text
 
-    assert set(runtime.service.index.snapshot().images) == {b["id"]}
+    assert runtime.images.view().ids() == {b["id"]}
     for gone in (a, c):
         assert anonymous.get(f"/media/{gone['id']}").status_code == 404
         assert anonymous.get(f"/media/{gone['id']}/sm").status_code == 404
@@ -127,12 +127,12 @@ def test_bulk_delete_asks_then_deletes_exactly_the_selected(admin, anonymous, ru
 def test_bulk_delete_reports_images_already_gone(admin, runtime, three):
     a, b, c = three
     confirm = admin.get("/admin/images/delete", params={"ids": [a["id"], b["id"]]})
-    runtime.service.delete(a["id"], actor=Actor("ada", is_admin=True))  # meanwhile, elsewhere
+    runtime.images.delete(a["id"], actor=Actor("ada", is_admin=True))  # meanwhile, elsewhere
     response = admin.request("POST", "/admin/images/delete", data={
         "csrf_token": csrf_of(confirm.text), "ids": [a["id"], b["id"]]})
     assert response.status_code == 302
     assert "Deleted 1 image. 1 was already gone." in admin.get("/admin/images").text
-    assert set(runtime.service.index.snapshot().images) == {c["id"]}
+    assert runtime.images.view().ids() == {c["id"]}
 
 
 @pytest.mark.parametrize(
@@ -146,13 +146,13 @@ def test_bulk_delete_refuses_an_empty_or_bad_selection(admin, runtime, three, pa
     response = admin.get("/admin/images/delete", params=params)
     assert response.status_code == 400
     assert message in response.text
-    assert len(runtime.service.index.snapshot().images) == 3
+    assert len(runtime.images.view().ids()) == 3
 
 
 def test_bulk_delete_needs_the_csrf_token(admin, runtime, three):
     response = admin.request("POST", "/admin/images/delete", data={"ids": [three[0]["id"]]})
     assert response.status_code == 400
-    assert len(runtime.service.index.snapshot().images) == 3
+    assert len(runtime.images.view().ids()) == 3
     assert runtime.audit.latest(5) == []
 
 
@@ -164,7 +164,7 @@ def test_inline_edit_without_javascript(admin, runtime, three):
         "csrf_token": csrf_of(page), "title": "  Green apple ", "description": "Crisp.", "back": back})
     assert response.status_code == 302
     assert response.headers["Location"] == back
-    record = runtime.service.get(a["id"])
+    record = runtime.images.get(a["id"])
     assert (record["title"], record["description"]) == ("Green apple", "Crisp.")
     assert "Saved “Green apple”." in admin.get("/admin/images").text
 
@@ -177,7 +177,7 @@ def test_inline_edit_in_place_answers_json(admin, runtime, three):
                              data={"title": "Red apple", "description": ""})
     assert response.status_code == 200
     assert response.json()["title"] == "Red apple"
-    assert runtime.service.get(a["id"])["title"] == "Red apple"
+    assert runtime.images.get(a["id"])["title"] == "Red apple"
 
     too_long = admin.request("POST", f"/admin/images/{a['id']}/edit", headers=headers,
                              data={"title": "x" * 201})
@@ -189,7 +189,7 @@ def test_inline_edit_in_place_answers_json(admin, runtime, three):
     no_csrf = admin.request("POST", f"/admin/images/{a['id']}/edit",
                             headers={"Accept": "application/json"}, data={"title": "Sneaky"})
     assert no_csrf.status_code == 400
-    assert runtime.service.get(a["id"])["title"] == "Red apple"
+    assert runtime.images.get(a["id"])["title"] == "Red apple"
 
 
 def test_back_links_stay_on_this_site(admin, runtime, three):

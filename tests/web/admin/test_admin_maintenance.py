@@ -9,6 +9,7 @@ import zipfile
 import orjson
 import pytest
 
+from gallery.catalog import Remove
 from gallery.keys import new_image_id
 from gallery.web.admin.dashboard import CHART_HEIGHT, bars
 from tests.web.admin.forms import csrf_of
@@ -21,7 +22,7 @@ def settings() -> dict:
 
 
 def orphan(runtime) -> str:
-    """An original with no index entry (an upload that stopped half-way); returns its key."""
+    """An original with no catalog entry (an upload that stopped half-way); returns its key."""
     key = runtime.keys.original(new_image_id())
     runtime.storage.put(key, b"left behind", content_type="image/png")
     return key
@@ -82,7 +83,7 @@ def test_cleanup_shows_a_dry_run_and_changes_nothing_until_confirmed(admin, runt
     assert not runtime.storage.exists(key)
     entry = runtime.audit.latest(1)[0]
     assert (entry.actor, entry.action, entry.details["removed"]) == ("ada", "gallery.cleanup", 1)
-    assert len(runtime.service.index.snapshot().images) == 1
+    assert len(runtime.images.view().ids()) == 1
 
     again = admin.get("/admin/cleanup").text
     assert "Everything is consistent" in again and "Clean up now…" not in again
@@ -96,8 +97,8 @@ def test_cleanup_needs_the_csrf_token(admin, runtime):
 
 def test_reindex_asks_first_then_rebuilds_and_reports(admin, runtime, add_image):
     image = add_image("lost.png")
-    runtime.storage.delete(runtime.keys.index)  # the index is gone; the images are not
-    runtime.service.index.forget()
+    runtime.storage.delete(runtime.keys.index)  # the catalog is gone; the images are not
+    runtime.images.catalog.forget()
     confirm = admin.get("/admin/reindex")
     assert "Rebuild the index?" in confirm.text
     assert not runtime.storage.exists(runtime.keys.index)
@@ -106,7 +107,7 @@ def test_reindex_asks_first_then_rebuilds_and_reports(admin, runtime, add_image)
     assert done.status_code == 200
     assert "Index rebuilt" in done.text and "1 image in the index now" in done.text
     assert image["id"] in done.text
-    assert image["id"] in runtime.service.index.snapshot().images
+    assert image["id"] in runtime.images.view().ids()
     entry = runtime.audit.latest(1)[0]
     assert (entry.actor, entry.action, entry.details["added"]) == ("ada", "gallery.reindex", 1)
     assert admin.request("POST", "/admin/reindex").status_code == 400  # no CSRF token
@@ -139,17 +140,18 @@ def test_export_streams_a_zip_of_the_originals_and_a_manifest(admin, runtime, ad
     assert (entry.actor, entry.action, entry.details["images"]) == ("ada", "gallery.export", 2)
 
 
-def test_cleanup_puts_back_a_whole_image_missing_from_the_index(admin, runtime, add_image):
+def test_cleanup_puts_back_a_whole_image_missing_from_the_catalog(admin, runtime, add_image):
     image = add_image("lost.png")
-    runtime.service.index.update(lambda value: value["images"].pop(image["id"]))
+    record = runtime.images.record(image["id"])
+    runtime.images.catalog.apply([Remove(record.key, record.id)])
     page = admin.get("/admin/cleanup").text
     assert "Whole images missing from the index: 1" in page and image["id"] in page
-    assert image["id"] not in runtime.service.index.snapshot().images
+    assert image["id"] not in runtime.images.view().ids()
 
     confirm = admin.get("/admin/cleanup/run").text
     done = admin.request("POST", "/admin/cleanup/run", data={"csrf_token": csrf_of(confirm)})
     assert done.status_code == 200
-    assert image["id"] in runtime.service.index.snapshot().images
+    assert image["id"] in runtime.images.view().ids()
     assert admin.get(f"/media/{image['id']}").status_code == 200
 
 
