@@ -233,7 +233,8 @@ def _import_user(runtime: Runtime, username: str | None) -> str:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--recursive", is_flag=True, help="Also import the images in sub-folders.")
 @click.option("--as", "username", metavar="USER", help="Who the images are uploaded by "
-              "(default: the only admin). Not used for an export, which keeps its uploaders.")
+              "(default: the only admin). An export keeps its uploaders; those without an "
+              "account here become USER (default: the only admin).")
 @one_line_errors
 def import_(source: Path, recursive: bool, username: str | None) -> None:
     """Import SOURCE: a folder of images, or an export (folder or .zip).
@@ -243,7 +244,13 @@ def import_(source: Path, recursive: bool, username: str | None) -> None:
     1 when files were rejected and none was imported or already there.
     """
     runtime = _runtime()
-    user = "" if is_export(source) else _import_user(runtime, username)
+    if is_export(source):  # the fallback for uploaders without an account, if there is one
+        try:
+            user = _import_user(runtime, username)
+        except click.ClickException:
+            user = ""
+    else:
+        user = _import_user(runtime, username)
     with _progress_bar("Importing") as progress:
         report = runtime.operations.import_from(source, username=user, recursive=recursive,
                                                 actor=CLI_ACTOR, progress=progress)

@@ -158,8 +158,9 @@ class Operations:
                     progress: Progress | None = None) -> ImportReport:
         """Import an export (a folder with ``manifest.json``, or its ``.zip``) or a folder of images.
 
-        An export is reproduced as it was (ids, texts, uploaders, times) and
-        ``username`` is not used. A plain folder's files are uploaded as
+        An export is reproduced as it was (ids, texts, uploaders, times); an
+        uploader without an account here becomes ``username`` (when that is an
+        account; otherwise such images are rejected). A plain folder's files are uploaded as
         ``username``, each through the same checks as a web upload; hidden
         files are skipped, sub-folders too unless ``recursive``. Files already
         in the gallery count as duplicates, so a re-run resumes.
@@ -174,7 +175,9 @@ class Operations:
         if not path.exists():
             raise BadRequest(f"{path} does not exist.")
         if is_export(path):
-            report = import_export(rt, path, progress)
+            fallback = rt.accounts.get(username) if username else None
+            report = import_export(rt, path, progress,
+                                   fallback.username if fallback is not None else None)
         elif path.is_dir():
             user = rt.accounts.get(username)
             if user is None:

@@ -12,6 +12,7 @@ from gallery.errors import BadRequest, StorageError
 from gallery.units import human_size
 from gallery.web import views
 from gallery.web.context import can_edit, require_actor, runtime
+from gallery.web.params import whole_number
 
 bp = Blueprint("pages", __name__)
 
@@ -57,10 +58,7 @@ class ConfirmForm(FlaskForm):
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadRequest("The page number must be a whole number from 1.")
-    return int(raw)
+    return whole_number(request.args, "page", 1, 1, 10**9, "The page number")
 
 
 @bp.get("/")
