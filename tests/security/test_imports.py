@@ -28,7 +28,7 @@ def source():
     runtime = app.extensions["gallery"]
     runtime.accounts.create_user("carol", "a long password", "uploader")
     for seed in (1, 2):
-        runtime.service.upload(fixtures.jpeg(320 + seed, 240), f"{seed}.jpg", uploaded_by="carol",
+        runtime.images.upload(fixtures.jpeg(320 + seed, 240), f"{seed}.jpg", uploaded_by="carol",
                                title=f"Picture {seed}")
     return app
 
