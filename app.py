@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn app:app``, ``flask --app app ...``."""
 
-from gallery import create_app
+from gallery import serve_app
 
-app = create_app()
+app = serve_app()

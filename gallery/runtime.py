@@ -14,7 +14,7 @@ from gallery.audit import AuditLog
 from gallery.imaging import Limits
 from gallery.keys import Keys
 from gallery.service import GalleryService
-from gallery.session_key import ensure_secret_key
+from gallery.session_key import SharedSecretKey, cache_folder
 from gallery.storage import Storage, open_storage
 from gallery.throttle import LoginThrottle
 
@@ -35,6 +35,8 @@ class Runtime:
     audit: AuditLog
     #: Maintenance over all of the above (stats, cleanup, doctor, export, import).
     operations: Operations = field(init=False)
+    #: The session key, fetched from the bucket on first use (not at start-up).
+    session_key: SharedSecretKey = field(init=False)
 
     @classmethod
     def build(cls, settings: dict[str, Any], storage: Storage | None = None) -> Runtime:
@@ -69,6 +71,11 @@ class Runtime:
         from gallery.operations import Operations  # it needs the runtime it belongs to
 
         object.__setattr__(runtime, "operations", Operations(runtime))
+        # Only backends over the network keep a local spare copy of the key.
+        spare = None if storage.scheme in ("memory", "file") else cache_folder()
+        object.__setattr__(
+            runtime, "session_key", SharedSecretKey(settings["secret_key"], storage, keys, spare)
+        )
         return runtime
 
     @property
@@ -77,5 +84,10 @@ class Runtime:
         return self.settings["visibility"] == "public"
 
     def secret_key(self) -> str:
-        """The session key: the setting, or the one kept in the bucket (made once)."""
-        return self.settings["secret_key"] or ensure_secret_key(self.storage, self.keys)
+        """The session key: the setting, or the one kept in the bucket (made once).
+
+        Raises:
+            StorageUnavailable: the bucket did not answer (and the key is not known yet).
+            DocumentDamaged: the stored key is damaged.
+        """
+        return self.session_key.get()
