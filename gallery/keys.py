@@ -7,6 +7,7 @@ Layout under the prefix::
 
     index.json                  the JSON index of every image
     users.json                  accounts and API tokens (hashed)
+    users.backup.json           a second copy of users.json, written after each change
     secret_key                  the generated session key
     images/<id>/original        the stored original
     images/<id>/meta.json       the image's own record (reindex reads these)
@@ -60,6 +61,10 @@ class Keys:
     @property
     def users(self) -> str:
         return self._key("users.json")
+
+    @property
+    def users_backup(self) -> str:
+        return self._key("users.backup.json")
 
     @property
     def secret(self) -> str:
