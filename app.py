@@ -5,14 +5,6 @@ the import with one line naming it, not a traceback (exit status 4, which
 gunicorn also understands as "the app cannot be loaded").
 """
 
-import sys
+from gallery import serve_app
 
-from gallery import create_app
-from gallery.errors import ConfigError
-from gallery.serve import EXIT_BAD_SETTINGS
-
-try:
-    app = create_app()
-except ConfigError as err:
-    print(f"gallery: {err.message}", file=sys.stderr)
-    raise SystemExit(EXIT_BAD_SETTINGS) from None
+app = serve_app()

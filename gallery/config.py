@@ -183,8 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_proxies", _default_proxies,
             "How many reverse proxies in front of the app set `X-Forwarded-*` headers "
             "(0 when serving directly).", _parse_count),
-    Setting("storage_timeout", "20", "Seconds one storage call may take before it counts as down.",
-            _parse_positive_float),
+    Setting("storage_timeout", "20",
+            "Seconds one storage call may wait in all, its retries included, before it "
+            "answers 503.", _parse_positive_float),
     Setting("login_attempts", "5",
             "Failed sign-ins allowed per account and per address within the lockout window.",
             _parse_positive_int),
@@ -192,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
             _parse_positive_int),
     Setting("cleanup_grace", "3600",
             "`gallery cleanup` leaves alone anything younger than this many seconds, "
-            "so uploads in progress are safe.", _parse_positive_int),
+            "so uploads in progress are safe (0: no grace).", _parse_count),
 )
 
 _BY_ENV = {s.env: s for s in SETTINGS}

@@ -257,6 +257,25 @@ class Storage(abc.ABC):
                 return
             token = page.next_token
 
+    # -- housekeeping ------------------------------------------------------------
+
+    def headroom(self) -> int | None:
+        """Bytes that large writes (images) may still use; ``None`` when unknown.
+
+        ``0`` or less means the backend refuses large writes with
+        :class:`~gallery.errors.StorageFull` while small documents and deletes
+        still go through, so space can be freed through the app.
+        """
+        return None
+
+    def sweep_temporary(self, older_than: float = 3600.0, *, dry_run: bool = False) -> int:
+        """Remove what interrupted writes left behind, if older than ``older_than`` seconds.
+
+        Returns:
+            How many leftovers were (or, with ``dry_run``, would be) removed.
+        """
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or handles; the default has none."""
 
