@@ -260,11 +260,12 @@ class Storage(abc.ABC):
     # -- housekeeping ------------------------------------------------------------
 
     def headroom(self) -> int | None:
-        """Bytes that large writes (images) may still use; ``None`` when unknown.
+        """Bytes left for large writes (images) before the storage counts as full.
 
-        ``0`` or less means the backend refuses large writes with
-        :class:`~gallery.errors.StorageFull` while small documents and deletes
-        still go through, so space can be freed through the app.
+        ``None`` when the backend manages its own space. ``0`` or less means
+        full: large writes are refused with :class:`~gallery.errors.StorageFull`
+        (or soon will be), while small documents and deletes still go through,
+        so space can be freed through the app.
         """
         return None
 

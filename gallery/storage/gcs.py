@@ -112,6 +112,23 @@ def _status(err: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def is_transport_error(err: BaseException) -> bool:
+    """Whether ``err`` is a failure of the connection itself, whichever library noticed it.
+
+    Refused, reset, timed out, a response cut short (``ChunkedEncodingError``,
+    ``ProtocolError``, ``IncompleteRead``, ``RemoteDisconnected``), TLS
+    failures, and credentials that could not be fetched over the network.
+    """
+    import http.client
+
+    import requests
+    from google.auth import exceptions as auth_errors
+    from urllib3 import exceptions as urllib3_errors
+
+    return isinstance(err, requests.RequestException | urllib3_errors.HTTPError
+                      | http.client.HTTPException | auth_errors.TransportError | OSError)
+
+
 def _never_sent(err: BaseException) -> bool:
     """Whether a failed request certainly did not reach the server.
 
@@ -341,8 +358,6 @@ class GCSStorage(Storage):
         Every failure of the connection, whichever library noticed it, is
         :class:`StorageUnavailable`.
         """
-        import http.client
-
         import requests
         from google.api_core import exceptions as api_errors
         from google.auth import exceptions as auth_errors
@@ -383,8 +398,7 @@ class GCSStorage(Storage):
             return self._config_error(f"the request was refused (HTTP {status}): {err}")
         # A response cut short, a reset, a TLS failure ... in requests, urllib3,
         # http.client or the socket itself.
-        if isinstance(err, requests.RequestException | urllib3_errors.HTTPError
-                      | http.client.HTTPException | OSError):
+        if is_transport_error(err):
             return self._unavailable(f"the connection broke: {type(err).__name__}")
         return err
 

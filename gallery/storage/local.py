@@ -28,7 +28,7 @@ must leave a reserve free (32 MiB, or 1/16 of a smaller filesystem) and are
 refused with :class:`StorageFull` beyond it; documents (the index, accounts,
 tombstones) may use the reserve, and deletes need none, so a full disk can
 still be emptied through the app. :meth:`FileStorage.headroom` tells how much
-room is left above the reserve.
+room is left before the disk counts as full (less than twice the reserve free).
 
 Interrupted writes leave ``.~tmp-<random>`` files; :meth:`FileStorage.sweep_temporary`
 removes those older than an hour (``gallery cleanup`` calls it).
@@ -416,14 +416,18 @@ class FileStorage(Storage):
         return fs.f_bavail * fs.f_frsize, min(RESERVE_BYTES, total // RESERVE_FRACTION)
 
     def headroom(self) -> int:
-        """Bytes images may still use before writes of them are refused (may be negative).
+        """Bytes left for images before the disk counts as full (may be negative).
+
+        The disk counts as full once less than twice the reserve is free: writes
+        of images are refused a little later, when they would eat into the
+        reserve itself.
 
         Raises:
             StorageUnavailable: the folder cannot be examined.
         """
         with self._translated(None):
             free, reserve = self._space()
-        return free - reserve
+        return free - 2 * reserve
 
     def _check_room(self, key: str, size: int) -> None:
         """Refuse a large write that would eat into the reserve kept for documents.

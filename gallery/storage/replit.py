@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from gallery.errors import ObjectNotFound, StorageConfigError, StorageError, StorageUnavailable
-from gallery.storage.gcs import GCSStorage
+from gallery.storage.gcs import GCSStorage, is_transport_error
 from gallery.storage.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,10 @@ def translate_replit_error(err: BaseException, key: str | None = None) -> BaseEx
         return StorageConfigError(
             "Replit Object Storage refused access to the bucket; make sure this Repl "
             "has access to it in the Object Storage tool."
+        )
+    if is_transport_error(err):
+        return StorageUnavailable(
+            f"Replit Object Storage is not answering ({type(err).__name__}); try again shortly."
         )
     return err
 

@@ -38,6 +38,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     from gallery.web import admin, api, auth, errors, media, pages, upload
 
     auth.init_app(app)
+    session.wrap_sessions(app)  # around the session interface auth installed
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)

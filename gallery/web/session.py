@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, request, session
 from flask.config import Config
-from flask.sessions import NullSession, SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import NullSession, SecureCookieSession, SessionInterface, SessionMixin
 
 from gallery.errors import GalleryError
 
@@ -61,37 +61,63 @@ class UnavailableSession(NullSession):
         self.error = error
 
 
-class LazyKeySessionInterface(SecureCookieSessionInterface):
-    """Signed cookie sessions that ask for the key only when a cookie needs it."""
+class LazyKeySessions(SessionInterface):
+    """Wraps the app's session interface so that a key the storage cannot give yet
+    is an answer (503 with ``Retry-After``), never a crash of the request.
 
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
+    Without a session cookie there is nothing to check: the request gets an
+    empty session. With one, it gets :class:`UnavailableSession`, and
+    :func:`init_app`'s hook answers with the storage's error.
+    """
+
+    def __init__(self, inner: SessionInterface) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def make_null_session(self, app: Flask) -> NullSession:
+        return self.inner.make_null_session(app)
+
+    def is_null_session(self, obj: object) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         try:
-            return super().open_session(app, request)
+            return self.inner.open_session(app, request)
         except GalleryError as err:  # the storage holding the key did not answer
+            if not request.cookies.get(self.inner.get_cookie_name(app)):
+                return SecureCookieSession()
             return UnavailableSession(err)
 
-    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if isinstance(session, UnavailableSession):
             return
         try:
-            super().save_session(app, session, response)
+            self.inner.save_session(app, session, response)
         except GalleryError as err:
             log.warning("The session could not be saved: %s", err.message)
 
 
 def init_app(app: Flask, resolve_secret: Callable[[], str]) -> None:
-    """Resolve ``SECRET_KEY`` lazily through ``resolve_secret`` and check it per request."""
+    """Resolve ``SECRET_KEY`` lazily through ``resolve_secret`` and check it per request.
+
+    Call :func:`wrap_sessions` once the app's session interface is in place.
+    """
     if isinstance(app.config, LazySecretConfig):
         app.config.resolve_secret = resolve_secret
         app.config["SECRET_KEY"] = None
     else:  # a plain Flask app: the key is needed now
         app.config["SECRET_KEY"] = resolve_secret()
-    app.session_interface = LazyKeySessionInterface()
 
     @app.before_request
     def session_needs_its_key() -> None:
         current = session._get_current_object()  # type: ignore[attr-defined]
         if isinstance(current, UnavailableSession) and request.endpoint not in NO_SESSION_ENDPOINTS:
             raise current.error
+
+
+def wrap_sessions(app: Flask) -> None:
+    """Wrap the app's session interface in :class:`LazyKeySessions` (once)."""
+    if not isinstance(app.session_interface, LazyKeySessions):
+        app.session_interface = LazyKeySessions(app.session_interface)

@@ -202,3 +202,16 @@ def test_replit_sdk_client_shares_the_bucket(backend: ReplitStorage, replit_buck
         assert caught.value.key == "shared/none"
     finally:
         client._Client__gcs_client.close()  # the SDK offers no close()
+
+
+@pytest.mark.parametrize("error", [
+    __import__("requests").exceptions.ChunkedEncodingError("Connection broken: cut"),
+    __import__("http.client").client.RemoteDisconnected("Remote end closed connection"),
+    __import__("http.client").client.IncompleteRead(b"par", 10),
+    __import__("urllib3").exceptions.ProtocolError("Connection aborted."),
+    ConnectionResetError(104, "Connection reset by peer"),
+], ids=["chunked", "remote-disconnected", "incomplete-read", "protocol", "reset"])
+def test_sdk_transport_errors_are_transient(error: BaseException) -> None:
+    with pytest.raises(StorageUnavailable, match="not answering"):
+        with replit_sdk_errors("k"):
+            raise error
