@@ -219,16 +219,11 @@ def cleanup(dry_run: bool, as_json: bool) -> None:
     """
     runtime = _runtime()
     report = runtime.operations.cleanup(dry_run=dry_run, actor=CLI_ACTOR)
-    grace = runtime.settings["cleanup_grace"]
-    leftovers = runtime.storage.sweep_temporary(max(grace, 3600), dry_run=dry_run)
     if as_json:
-        _echo_json(report.to_json() | {"temporary_files": leftovers})
+        _echo_json(report.to_json())
     else:
         for line in report.lines():
             click.echo(line)
-        if leftovers:
-            verb = "Would remove" if dry_run else "Removed"
-            click.echo(f"{verb} {leftovers} temporary files left by interrupted writes.")
     if report.failed:
         raise click.ClickException(f"{len(report.failed)} repairs failed; see above.")
 

@@ -102,6 +102,9 @@ class Operations:
         run = Cleanup(rt.storage, rt.keys, rt.images, grace=rt.settings["cleanup_grace"],
                       login_window=rt.settings["login_window"], now=now or utcnow())
         report, orphans = run.survey(dry_run)
+        # Files a crash left in the middle of a write (file backend), never younger than an hour.
+        report.temporary_files = rt.storage.sweep_temporary(
+            max(rt.settings["cleanup_grace"], 3600), dry_run=dry_run)
         if dry_run:
             return report
         run.repair(report, orphans)

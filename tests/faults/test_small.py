@@ -65,12 +65,12 @@ def test_temporary_files_of_crashed_writes_are_swept(tmp_path: Path) -> None:
     settings = {"GALLERY_STORAGE": f"file://{root}", "GALLERY_SECRET_KEY": "k" * 40}
     dry = flask("gallery", "cleanup", "--dry-run", settings=settings)
     assert dry.returncode == 0, dry.stderr
-    assert "Would remove 1 temporary files left by interrupted writes." in dry.stdout
+    assert "Temporary files left by interrupted writes (to remove): 1" in dry.stdout
     assert stale.exists()
 
     done = flask("gallery", "cleanup", settings=settings)
     assert done.returncode == 0, done.stderr
-    assert "Removed 1 temporary files left by interrupted writes." in done.stdout
+    assert "Temporary files left by interrupted writes (removed): 1" in done.stdout
     assert not stale.exists() and young.exists()  # a write still under way is left alone
     assert storage.get("keep") == b"kept"
     assert storage.sweep_temporary() == 0
