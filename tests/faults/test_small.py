@@ -105,6 +105,6 @@ def test_doctor_with_the_storage_down_is_one_line_and_quick(
     assert run.returncode == 1
     assert "Traceback" not in run.stderr + run.stdout
     assert "FAIL  storage reachable: Google Cloud Storage is not answering" in run.stdout
-    assert "FAIL  index: skipped: the storage did not answer" in run.stdout
+    assert "FAIL  catalog: skipped: the storage did not answer" in run.stdout
     assert run.stderr.strip().startswith("Error: ") and len(run.stderr.strip().splitlines()) == 1
     assert elapsed < 60  # each storage check does not wait for the storage again
