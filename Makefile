@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-WORKERS ?= 2
+THREADS ?= 8
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 AXE    := tests/browser/node_modules/.installed
@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# waitress reads each request whole before a thread sees it (see gallery/serve.py).
 run: $(STAMP)
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 \
-		--access-logfile - app:app
+	$(BIN)/python -m gallery.serve --host $(HOST) --port $(PORT) --threads $(THREADS)
 
 # axe-core for the browser tests' accessibility checks, pinned by its package-lock.json.
 $(AXE): tests/browser/package-lock.json

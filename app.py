@@ -1,5 +1,10 @@
-"""WSGI entry point: ``gunicorn app:app``, ``flask --app app ...``."""
+"""WSGI entry point: ``app:app`` for any WSGI server, and ``flask --app app ...``.
 
-from gallery import create_app
+``make run`` serves it with ``python -m gallery.serve``. A wrong setting stops
+the import with one line naming it, not a traceback (exit status 4, which
+gunicorn also understands as "the app cannot be loaded").
+"""
 
-app = create_app()
+from gallery import serve_app
+
+app = serve_app()

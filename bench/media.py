@@ -1,15 +1,16 @@
-"""How fast is media served? The gallery against a bare Flask ``send_file``, both under gunicorn.
+"""How fast is media served? The gallery against a bare Flask ``send_file``, both under waitress.
 
 Run: ``python bench/media.py [--duration 1.5] [--rounds 7] [--profile]``
 
 One photo-like JPEG (2400x1600) is uploaded through the domain into a temporary
-``file://`` bucket. Two servers then run side by side on loopback, each as
-``gunicorn --workers 2 --threads 4``:
+``file://`` bucket. Two servers then run side by side on loopback, each waitress
+with 8 threads:
 
-* ``gallery``: ``app:app`` over that bucket, as ``make run`` starts it;
+* ``gallery``: ``app:app`` over that bucket, started as ``make run`` starts it
+  (``python -m gallery.serve``);
 * ``baseline``: a one-route Flask app answering ``/media/<id>[/<variant>]`` with
   ``send_file(path, mimetype, etag, conditional=True, max_age=1 year)`` on the
-  very files the bucket holds (so both use gunicorn's ``sendfile``).
+  very files the bucket holds, under ``waitress-serve --threads 8``.
 
 A load generator in separate processes (``--clients`` processes of
 ``--connections`` keep-alive ``http.client`` connections each) requests one URL
@@ -57,6 +58,7 @@ CASES = [
     ("original 304", "", True, 304, 0.9),
 ]
 START_TIMEOUT = 30.0
+THREADS = 8  # as make run
 
 BASELINE = '''\
 """A bare Flask app serving the same files as the gallery, straight from disk."""
@@ -175,16 +177,25 @@ def free_port() -> int:
 
 
 class Server:
-    """One gunicorn in its own process group, logging to a file."""
+    """One server in its own process group, logging to a file.
+
+    ``app:app`` (the gallery) starts as ``make run`` starts it; any other WSGI
+    module under ``waitress-serve`` with the same number of threads.
+    """
 
     def __init__(self, name: str, module: str, cwd: Path, env: dict[str, str], log: Path) -> None:
         self.name = name
         self.port = free_port()
         self.log = log
         self._log_file = open(log, "wb")
+        if module == "app:app":
+            command = [str(BIN / "python"), "-m", "gallery.serve", "--host", "127.0.0.1",
+                       "--port", str(self.port), "--threads", str(THREADS)]
+        else:
+            command = [str(BIN / "waitress-serve"), f"--listen=127.0.0.1:{self.port}",
+                       f"--threads={THREADS}", module]
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-             "--threads", "4", module],
+            command,
             cwd=cwd, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -215,7 +226,7 @@ class Server:
                            f"{self.log.read_text(errors='replace')[-2000:]}")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU seconds of the arbiter and its live workers (Linux ``/proc``)."""
+        """User + system CPU seconds of the server and its live children (Linux ``/proc``)."""
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -373,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
 
             size = int(files[image_id]["size"])
             sm_size = int(files[f"{image_id}/sm"]["size"])
-            print(f"Media serving: gunicorn 2 workers x 4 threads on 127.0.0.1, {os.cpu_count()} CPUs; "
+            print(f"Media serving: waitress, {THREADS} threads on 127.0.0.1, {os.cpu_count()} CPUs; "
                   f"{args.clients}x{args.connections} keep-alive connections, "
                   f"{args.duration:g} s per run, median of {args.rounds} rounds")
             print(f"original: {PHOTO[0]}x{PHOTO[1]} JPEG, {size / 1024:.0f} KB; "

@@ -5,8 +5,8 @@ Run: ``python bench/pages.py [--images 200] [--rounds 3] [--mbps 25]``
 A gallery of ``--images`` photo-like JPEGs (1800-2400 x 1200-1600 px, 2.2-3.8
 megapixels, about half a megabyte each, like web-sized camera photos; made once
 per run from a few generated scenes, each with a shape of its own so no two are
-duplicates, and uploaded through the domain by two processes) is served by
-gunicorn (2 workers x 4 threads) on loopback, with ``GALLERY_PAGE_SIZE`` set to
+duplicates, and uploaded through the domain by two processes) is served as
+``make run`` serves it (waitress, 8 threads) on loopback, with ``GALLERY_PAGE_SIZE`` set to
 the number of images, so the first page holds them all. Headless Chromium
 (the system's, through Playwright; 1280x860 viewport, device pixel ratio 1, an
 empty cache for every load) opens ``/`` in two ways:
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Grid page weight: {args.images} photo-like JPEGs "
               f"({originals / args.images / 1e3:.0f} KB each on average, made and uploaded in "
               f"{time.monotonic() - start:.0f} s), GALLERY_PAGE_SIZE={args.images} (one page), "
-              f"gunicorn 2x4 on loopback, Chromium {VIEWPORT['width']}x{VIEWPORT['height']} "
+              f"waitress on loopback, Chromium {VIEWPORT['width']}x{VIEWPORT['height']} "
               f"at 1x, empty cache, median of {args.rounds} loads")
         server = Server("gallery", "app:app", ROOT, clean_env(
             GALLERY_STORAGE=f"file://{bucket}", GALLERY_SECRET_KEY="bench",

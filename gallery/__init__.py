@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask
 
+from gallery.errors import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,13 +33,37 @@ def create_app(
     from gallery.config import load_settings
     from gallery.runtime import Runtime
     from gallery.web import init_app
+    from gallery.web.session import GalleryFlask
 
+    # Nothing here waits for the storage: a gallery starts while its bucket is
+    # away and answers 503 until it is back.
     settings = load_settings(environ, overrides)
     runtime = Runtime.build(settings, storage)
-    app = Flask(
+    app = GalleryFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
     init_app(app, runtime)
     return app
+
+
+#: Exit status for a configuration error at start-up. gunicorn reads a worker's
+#: exit with 4 as "the app failed to load" and stops, instead of starting
+#: workers again and again.
+CONFIG_ERROR_EXIT = 4
+
+
+def serve_app() -> Flask:
+    """:func:`create_app` for the entry points (``app.py``: gunicorn, ``flask --app app``).
+
+    A configuration error is printed as one line to standard error, and the
+    process exits with :data:`CONFIG_ERROR_EXIT` rather than with a traceback.
+    """
+    import sys
+
+    try:
+        return create_app()
+    except ConfigError as err:
+        print(f"gallery: {err.message}", file=sys.stderr, flush=True)
+        raise SystemExit(CONFIG_ERROR_EXIT) from None

@@ -36,6 +36,7 @@ from typing import Any
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gallery.clock import parse_timestamp, utcnow
+from gallery.accounts_backup import BackedUpDocument
 from gallery.documents import JsonDocument, Unchanged
 from gallery.errors import BadRequest, Conflict, Forbidden, NotFound, StorageError
 from gallery.keys import Keys
@@ -274,8 +275,8 @@ class Accounts:
         clock: Callable[[], datetime] = utcnow,
         password_method: str = DEFAULT_PASSWORD_METHOD,
     ) -> None:
-        self._doc: JsonDocument[dict[str, Any]] = JsonDocument(
-            storage, keys.users, empty=_empty, check=_check_document
+        self._doc: JsonDocument[dict[str, Any]] = BackedUpDocument(
+            storage, keys.users, backup=keys.users_backup, empty=_empty, check=_check_document
         )
         self._clock = clock
         self._password_method = password_method

@@ -7,6 +7,7 @@ recorded in the audit log with the actor ``cli``.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,7 +36,12 @@ def _runtime() -> Runtime:
 
 
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into a one-line message and a non-zero exit."""
+    """Turn domain errors (storage down, damaged documents, bad settings ...) into
+    a one-line message on standard error and a non-zero exit.
+
+    Configuration errors found while the app is built are printed the same way
+    by :func:`gallery.serve_app`.
+    """
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -79,6 +85,66 @@ def users_list() -> None:
     for user in users:
         state = " (disabled)" if user.disabled else ""
         click.echo(f"{user.username:<{width}}  {user.role:<8}  created {user.created_at}{state}")
+
+
+@users_cli.command("export")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@one_line_errors
+def users_export(dest: Path) -> None:
+    """Write every account and API token to DEST (a new JSON file, readable by you only).
+
+    The file holds password hashes and token digests: keep it as safe as the
+    bucket itself. `users restore --from DEST` puts it back.
+    """
+    from gallery.accounts_backup import export as export_accounts
+
+    runtime = _runtime()
+    body = export_accounts(runtime.storage, runtime.keys)
+    try:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"{dest} already exists; choose a new file.") from None
+    except OSError as err:
+        raise click.ClickException(f"Cannot write {dest}: {err.strerror or err}.") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(body)
+    runtime.audit.record(CLI_ACTOR, "users.export", str(dest.name))
+    click.echo(f"Exported the accounts to {dest} (password hashes included: keep it private).")
+
+
+@users_cli.command("restore")
+@click.option("--backup", "from_backup", is_flag=True,
+              help="Restore the copy the gallery keeps in the bucket at every change.")
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Restore a file written by `users export`.")
+@click.option("--yes", is_flag=True, help="Replace users.json even when it is readable.")
+@one_line_errors
+def users_restore(from_backup: bool, source: Path | None, yes: bool) -> None:
+    """Replace users.json (all accounts and tokens) with a kept copy or an export."""
+    from gallery.accounts_backup import current_is_readable, parse_accounts, read_backup, restore
+
+    if from_backup == (source is not None):
+        raise click.ClickException("Give exactly one of --backup or --from FILE.")
+    runtime = _runtime()
+    if source is not None:
+        try:
+            raw = source.read_bytes()
+        except OSError as err:
+            raise click.ClickException(f"Cannot read {source}: {err.strerror or err}.") from None
+        document = parse_accounts(raw, str(source))
+    else:
+        document = read_backup(runtime.storage, runtime.keys)
+        if document is None:
+            raise click.ClickException(
+                f"There is no usable copy at {runtime.keys.users_backup}; "
+                "restore an export with --from FILE.")
+    if current_is_readable(runtime.storage, runtime.keys) and not yes:
+        if not sys.stdin.isatty():
+            raise click.ClickException("users.json is readable; pass --yes to replace it anyway.")
+        click.confirm("users.json is readable. Replace it?", abort=True)
+    count = restore(runtime.storage, runtime.keys, document)
+    runtime.audit.record(CLI_ACTOR, "users.restore", "backup" if from_backup else source.name)
+    click.echo(f"Restored {count} accounts.")
 
 
 @users_cli.command("delete")
@@ -151,7 +217,8 @@ def cleanup(dry_run: bool, as_json: bool) -> None:
 
     Nothing younger than GALLERY_CLEANUP_GRACE seconds is touched.
     """
-    report = _runtime().operations.cleanup(dry_run=dry_run, actor=CLI_ACTOR)
+    runtime = _runtime()
+    report = runtime.operations.cleanup(dry_run=dry_run, actor=CLI_ACTOR)
     if as_json:
         _echo_json(report.to_json())
     else:
@@ -233,7 +300,8 @@ def _import_user(runtime: Runtime, username: str | None) -> str:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--recursive", is_flag=True, help="Also import the images in sub-folders.")
 @click.option("--as", "username", metavar="USER", help="Who the images are uploaded by "
-              "(default: the only admin). Not used for an export, which keeps its uploaders.")
+              "(default: the only admin). An export keeps its uploaders; those without an "
+              "account here become USER (default: the only admin).")
 @one_line_errors
 def import_(source: Path, recursive: bool, username: str | None) -> None:
     """Import SOURCE: a folder of images, or an export (folder or .zip).
@@ -243,7 +311,13 @@ def import_(source: Path, recursive: bool, username: str | None) -> None:
     1 when files were rejected and none was imported or already there.
     """
     runtime = _runtime()
-    user = "" if is_export(source) else _import_user(runtime, username)
+    if is_export(source):  # the fallback for uploaders without an account, if there is one
+        try:
+            user = _import_user(runtime, username)
+        except click.ClickException:
+            user = ""
+    else:
+        user = _import_user(runtime, username)
     with _progress_bar("Importing") as progress:
         report = runtime.operations.import_from(source, username=user, recursive=recursive,
                                                 actor=CLI_ACTOR, progress=progress)

@@ -7,8 +7,25 @@ timestamps sort as strings.
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
+
+STORED_TIMESTAMP = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+    r"T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})\.(?P<ms>[0-9]{3})Z"
+)
+"""The one definition of a stored time's shape: ``YYYY-MM-DDTHH:MM:SS.mmmZ``, ASCII digits.
+
+Match it with ``fullmatch`` (``match`` with ``$`` would let a trailing newline
+through); :func:`parse_timestamp` also checks that the date is a real one.
+"""
+
+_TO_THE_SECOND = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+    r"T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})Z"
+)
+"""The same without milliseconds: account records are written to the second."""
 
 
 def utcnow() -> datetime:
@@ -45,12 +62,37 @@ def format_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def parse_timestamp(text: str) -> datetime:
-    """A stored ISO 8601 timestamp (``Z`` or an offset) as an aware datetime.
+def parse_timestamp(text: object) -> datetime:
+    """A stored timestamp, exactly as :func:`format_timestamp` writes it, as an aware datetime.
+
+    Only :data:`STORED_TIMESTAMP` (``YYYY-MM-DDTHH:MM:SS.mmmZ``) with ASCII digits
+    and a real calendar date and time is accepted, or the same to the second
+    (``...SSZ``, as account records have it): no offsets, no other scripts'
+    digits, nothing before or after.
 
     Raises:
-        ValueError: ``text`` is not an ISO 8601 timestamp.
+        ValueError: ``text`` is not a stored timestamp.
     """
-    if not isinstance(text, str):
-        raise ValueError(f"not a timestamp: {text!r}")
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    match = None
+    if isinstance(text, str):
+        match = STORED_TIMESTAMP.fullmatch(text) or _TO_THE_SECOND.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a stored timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ): {text!r:.80}")
+    parts = {name: int(value or 0) for name, value in match.groupdict().items()}
+    parts.setdefault("ms", 0)
+    try:
+        return datetime(parts["year"], parts["month"], parts["day"], parts["hour"],
+                        parts["minute"], parts["second"], parts["ms"] * 1000, tzinfo=UTC)
+    except ValueError as err:
+        raise ValueError(f"not a real date and time: {text!r}") from err
+
+
+def is_timestamp(text: object) -> bool:
+    """Whether ``text`` is exactly a :data:`STORED_TIMESTAMP` of a real date and time."""
+    if not isinstance(text, str) or not STORED_TIMESTAMP.fullmatch(text):
+        return False
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,37 +36,71 @@ def _parse_bool(raw: str) -> bool:
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
+_SIZE = re.compile(r"([0-9]+)(?:\.([0-9]+))?([a-z]*)")
+_WHOLE = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+MAX_BYTES = 10**12
+"""No size setting goes beyond a terabyte."""
+
+MAX_WHOLE = 10**9
+"""No count or duration setting goes beyond a billion."""
+
+MAX_SECONDS = 3600.0
+"""No timeout setting goes beyond an hour."""
+
+
+def _plain(raw: str) -> str:
+    """``raw`` without surrounding spaces and digit-group underscores; ASCII only.
+
+    Raises:
+        ValueError: characters outside ASCII (other scripts' digits, fullwidth forms, ...).
+    """
+    text = raw.strip().replace("_", "")
+    if not text.isascii():
+        raise ValueError("use plain digits 0-9")
+    return text
+
 
 def _parse_bytes(raw: str) -> int:
-    text = raw.strip().lower().replace("_", "").replace(" ", "")
-    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = text[len(digits):]
-    if not digits or unit not in _UNITS:
+    text = _plain(raw).lower().replace(" ", "")
+    match = _SIZE.fullmatch(text)
+    if match is None or match.group(3) not in _UNITS:
         raise ValueError("expected a size such as 25MB, 512KiB or 1000000")
-    value = int(float(digits) * _UNITS[unit])
+    whole, fraction, unit = match.groups()
+    if len(whole) > 15:
+        raise ValueError(f"expected a size of at most {MAX_BYTES // 10**9} GB")
+    scale = _UNITS[unit]
+    value = int(whole) * scale + (int(fraction) * scale // 10 ** len(fraction) if fraction else 0)
     if value <= 0:
         raise ValueError("expected a positive size")
+    if value > MAX_BYTES:
+        raise ValueError(f"expected a size of at most {MAX_BYTES // 10**9} GB")
     return value
+
+
+def _whole(raw: str, minimum: int) -> int:
+    text = _plain(raw)
+    if not _WHOLE.fullmatch(text) or len(text) > 10 or not minimum <= int(text) <= MAX_WHOLE:
+        raise ValueError(f"expected a whole number from {minimum} to {MAX_WHOLE}")
+    return int(text)
 
 
 def _parse_positive_int(raw: str) -> int:
-    value = int(raw.strip().replace("_", ""))
-    if value <= 0:
-        raise ValueError("expected a positive whole number")
-    return value
+    return _whole(raw, 1)
 
 
 def _parse_count(raw: str) -> int:
-    value = int(raw.strip())
-    if value < 0:
-        raise ValueError("expected 0 or a positive whole number")
-    return value
+    return _whole(raw, 0)
 
 
 def _parse_positive_float(raw: str) -> float:
-    value = float(raw.strip())
-    if value <= 0:
-        raise ValueError("expected a positive number")
+    text = _plain(raw)
+    if not _DECIMAL.fullmatch(text) or len(text) > 20:
+        raise ValueError(f"expected a number of seconds above 0, at most {MAX_SECONDS:.0f}")
+    value = float(text)
+    if not 0 < value <= MAX_SECONDS:
+        raise ValueError(f"expected a number of seconds above 0, at most {MAX_SECONDS:.0f}")
     return value
 
 
@@ -148,8 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_proxies", _default_proxies,
             "How many reverse proxies in front of the app set `X-Forwarded-*` headers "
             "(0 when serving directly).", _parse_count),
-    Setting("storage_timeout", "20", "Seconds one storage call may take before it counts as down.",
-            _parse_positive_float),
+    Setting("storage_timeout", "20",
+            "Seconds one storage call may wait in all, its retries included, before it "
+            "answers 503.", _parse_positive_float),
     Setting("login_attempts", "5",
             "Failed sign-ins allowed per account and per address within the lockout window.",
             _parse_positive_int),
@@ -157,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
             _parse_positive_int),
     Setting("cleanup_grace", "3600",
             "`gallery cleanup` leaves alone anything younger than this many seconds, "
-            "so uploads in progress are safe.", _parse_positive_int),
+            "so uploads in progress are safe (0: no grace).", _parse_count),
 )
 
 _BY_ENV = {s.env: s for s in SETTINGS}
@@ -203,7 +239,7 @@ def _parse(setting: Setting, raw: str) -> Any:
         return raw
     try:
         return setting.parse(raw)
-    except ValueError as err:
+    except (ValueError, OverflowError) as err:
         shown = "(hidden)" if setting.secret else repr(raw)
         raise ConfigError(f"{setting.env}={shown} is not valid: {err}.") from err
 

@@ -129,6 +129,16 @@ class StorageUnavailable(StorageError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class StorageFull(StorageUnavailable):
+    """The storage has no room for this write (small documents and deletes still work)."""
+
+    code = "storage_full"
+    default_message = "The storage is full; delete images to free space, or add space."
+
+    def __init__(self, message: str | None = None, retry_after: int = 300) -> None:
+        super().__init__(message, retry_after)
+
+
 class Unsupported(StorageError):
     """The backend cannot do this operation."""
 

@@ -10,6 +10,7 @@ Layout under the prefix::
     catalog/hashes/<xxx>.json   content hash -> image id, for hashes starting with xxx
     catalog/index-v1.json       the single index of earlier releases, kept when upgraded
     users.json                  accounts and API tokens (hashed)
+    users.backup.json           a second copy of users.json, written after each change
     secret_key                  the generated session key
     images/<id>/original        the stored original
     images/<id>/meta.json       the image's own record (reindex reads these)
@@ -99,6 +100,10 @@ class Keys:
     @property
     def users(self) -> str:
         return self._key("users.json")
+
+    @property
+    def users_backup(self) -> str:
+        return self._key("users.backup.json")
 
     @property
     def secret(self) -> str:

@@ -15,7 +15,7 @@ from gallery.images.service import Images
 from gallery.imaging import Limits
 from gallery.keys import Keys
 from gallery.operations import Operations
-from gallery.session_key import ensure_secret_key
+from gallery.session_key import SharedSecretKey, cache_folder
 from gallery.storage import Storage, open_storage
 from gallery.throttle import LoginThrottle
 
@@ -33,6 +33,8 @@ class Runtime:
     audit: AuditLog
     #: Maintenance over all of the above (stats, cleanup, doctor, export, import).
     operations: Operations
+    #: The session key, fetched from the bucket on first use (not at start-up).
+    session_key: SharedSecretKey
 
     @classmethod
     def build(cls, settings: dict[str, Any], storage: Storage | None = None) -> Runtime:
@@ -66,6 +68,10 @@ class Runtime:
             ),
             audit=audit,
             operations=Operations(storage, keys, images, accounts, audit, settings),
+            # Only backends over the network keep a local spare copy of the key.
+            session_key=SharedSecretKey(
+                settings["secret_key"], storage, keys,
+                None if storage.scheme in ("memory", "file") else cache_folder()),
         )
 
     @property
@@ -74,5 +80,10 @@ class Runtime:
         return self.settings["visibility"] == "public"
 
     def secret_key(self) -> str:
-        """The session key: the setting, or the one kept in the bucket (made once)."""
-        return self.settings["secret_key"] or ensure_secret_key(self.storage, self.keys)
+        """The session key: the setting, or the one kept in the bucket (made once).
+
+        Raises:
+            StorageUnavailable: the bucket did not answer (and the key is not known yet).
+            DocumentDamaged: the stored key is damaged.
+        """
+        return self.session_key.get()

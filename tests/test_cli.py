@@ -210,6 +210,7 @@ def test_export_and_import_between_buckets(app, run, tmp_path):
     from gallery import create_app
 
     other = create_app({"storage": f"file://{tmp_path / 'other'}", "secret_key": "x"}, environ={})
+    _runtime(other).accounts.create_user("ada", "a long password", "admin")  # as README says
     moved = other.test_cli_runner().invoke(args=["gallery", "import", str(dest)])
     assert moved.exit_code == 0, moved.output
     assert _runtime(other).images.get(uploaded.image["id"])["title"] == "Seven"

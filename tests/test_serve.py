@@ -1,8 +1,10 @@
-"""The gallery under gunicorn, started the way ``make run`` starts it.
+"""The gallery as several processes over one bucket: gunicorn with two workers.
 
-Two workers, no ``GALLERY_SECRET_KEY``: the workers must agree on the session
-key kept in the bucket, or a visitor signed in by one worker would be a
-stranger to the other.
+(``make run`` serves one process with waitress; a deployment may run several
+instances, which is what two workers stand for here.) No ``GALLERY_SECRET_KEY``:
+the workers must agree on the session key kept in the bucket, or a visitor
+signed in by one worker would be a stranger to the other. Each gunicorn runs
+without a control socket, so that several on one host do not share one.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def gallery_env(**settings: str) -> dict[str, str]:
 
 def gunicorn_args(port: int, workers: int = 2, threads: int = 2) -> list[str]:
     return [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--threads", str(threads), "--access-logfile", "-",
+            "--threads", str(threads), "--no-control-socket", "--access-logfile", "-",
             "--access-logformat", ACCESS_FORMAT, "app:app"]
 
 

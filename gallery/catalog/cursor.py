@@ -6,7 +6,8 @@ import base64
 import binascii
 
 from gallery.errors import BadRequest
-from gallery.images.record import STORED_TIME, sort_key
+from gallery.clock import is_timestamp
+from gallery.images.record import sort_key
 from gallery.keys import is_image_id
 
 _BAD = "The cursor is not valid; start again without one."
@@ -31,6 +32,6 @@ def decode_cursor(cursor: str) -> str:
         created_at, image_id = raw.split("|")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest(_BAD) from None
-    if not STORED_TIME.fullmatch(created_at) or not is_image_id(image_id):
+    if not is_timestamp(created_at) or not is_image_id(image_id):
         raise BadRequest(_BAD)
     return sort_key(created_at, image_id)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gallery.clock import is_timestamp
 from gallery.keys import is_image_id
 
 #: The longest title and description an image may have (uploads, edits, imports).
@@ -28,8 +29,6 @@ TEXT_LIMITS: Mapping[str, int] = {"title": MAX_TITLE, "description": MAX_DESCRIP
 #: The fields people edit.
 EDITABLE = tuple(TEXT_LIMITS)
 
-#: The stored time format (see :mod:`gallery.clock`), checked cheaply on every record read.
-STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
 _VARIANT = re.compile(r"[a-z0-9]{1,16}")
@@ -124,7 +123,7 @@ class ImageRecord:
             raise ValueError("the record belongs to another image" if is_image_id(rid)
                              else "bad image id")
         created_at = value.get("created_at")
-        if not isinstance(created_at, str) or not STORED_TIME.fullmatch(created_at):
+        if not is_timestamp(created_at):
             raise ValueError("bad created_at")
         sha = value.get("sha256")
         upload_sha = value.get("upload_sha256")

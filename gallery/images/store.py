@@ -16,10 +16,10 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from gallery.clock import format_timestamp
+from gallery.clock import STORED_TIMESTAMP, format_timestamp
 from gallery.documents import JSON_TYPE
 from gallery.errors import ObjectNotFound, PreconditionFailed, StorageError
-from gallery.images.record import STORED_TIME, ImageRecord
+from gallery.images.record import ImageRecord
 from gallery.keys import Keys, is_image_id
 from gallery.storage.base import ObjectInfo, Storage
 
@@ -113,7 +113,7 @@ class ImageStore:
         except (ObjectNotFound, orjson.JSONDecodeError):
             return None
         stamp = value.get("created_at") if isinstance(value, dict) else None
-        return stamp if isinstance(stamp, str) and STORED_TIME.fullmatch(stamp) else None
+        return stamp if isinstance(stamp, str) and STORED_TIMESTAMP.fullmatch(stamp) else None
 
     def write_meta(self, record: ImageRecord, *, if_absent: bool = False) -> bool:
         """Write an image's ``meta.json`` from its record.

@@ -31,14 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gallery.catalog import Add
-from gallery.clock import format_timestamp, parse_timestamp
+from gallery.clock import format_timestamp, is_timestamp
 from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, Conflict, GalleryError, PreconditionFailed
 from gallery.images.domain import Domain
 from gallery.images.record import (
     EDITABLE,
     MAX_TITLE,
-    STORED_TIME,
     ImageRecord,
     Variant,
     check_texts,
@@ -392,12 +391,8 @@ def check_import(record: Mapping[str, Any]) -> tuple[str, str, str, dict[str, st
                                          ("id", "created_at", "uploaded_by"))
     if not is_image_id(image_id):
         raise BadRequest("The record has no valid image id.")
-    if not isinstance(created_at, str) or not STORED_TIME.fullmatch(created_at):
+    if not is_timestamp(created_at):
         raise BadRequest("The record has no valid created_at time.")
-    try:
-        parse_timestamp(created_at)
-    except ValueError:
-        raise BadRequest("The record has no valid created_at time.") from None
     if (not isinstance(uploaded_by, str) or not uploaded_by.strip()
             or len(uploaded_by) > MAX_UPLOADER):
         raise BadRequest("The record names no valid uploader.")

@@ -54,6 +54,11 @@ class Header:
     frames: int = 1
     canvas_width: int = 0
     canvas_height: int = 0
+    scans: int = 0
+    """JPEG: how many scans (SOS segments) the image has; each is a pass over every block."""
+    coefficient_samples: float = 0.0
+    """JPEG: samples per pixel the decoder keeps as DCT coefficients for the whole image
+    (a progressive or multi-scan image), 0 when it decodes row by row."""
 
     @property
     def canvas(self) -> tuple[int, int]:
@@ -102,6 +107,7 @@ def _u32le(data: bytes, pos: int) -> int:
 _JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+JPEG_PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 JPEG_EOI, JPEG_SOS = 0xD9, 0xDA
 
 
@@ -148,23 +154,51 @@ def jpeg_layout(data: bytes) -> Layout:
 def jpeg_header(data: bytes) -> Header:
     """Frame size from the SOF segments (the last one wins, as in Pillow; the largest is kept).
 
+    Also counts the scans (SOS segments) and, for an image the decoder must hold
+    whole as coefficients (progressive, or more than one scan), how many samples
+    per pixel that is, from the components' sampling factors.
+
     Raises:
         Malformed: no readable SOF segment.
     """
     layout = jpeg_layout(data)
     width = height = widest = tallest = 0
+    scans = 0
+    progressive = False
+    samples = 0.0
+    in_frame = True
     for block in layout.blocks:
-        if block.kind[0] in JPEG_SOF:
+        marker = block.kind[0]
+        if marker == JPEG_SOS:
+            scans += 1
+            in_frame = False
+        elif marker in JPEG_SOF and in_frame:
             if block.body_end - block.body < 6:
                 raise Malformed("JPEG frame header too short")
             height = _u16be(data, block.body + 1)
             width = _u16be(data, block.body + 3)
             widest, tallest = max(widest, width), max(tallest, height)
-        elif block.kind[0] == JPEG_SOS:
-            break
+            progressive = marker in JPEG_PROGRESSIVE_SOF
+            samples = _jpeg_samples(data, block)
     if not width or not height:
         raise Malformed("JPEG has no frame size")
-    return Header(width, height, 1, widest, tallest)
+    whole = progressive or scans > 1
+    return Header(width, height, 1, widest, tallest, scans, samples if whole else 0.0)
+
+
+def _jpeg_samples(data: bytes, block: Block) -> float:
+    """Samples per pixel of a frame: each component's sampling area over the largest."""
+    count = data[block.body + 5]
+    factors = []
+    for index in range(count):
+        at = block.body + 6 + 3 * index + 1
+        if at >= block.body_end:
+            raise Malformed("JPEG frame header too short")
+        factors.append((data[at] >> 4, data[at] & 0x0F))
+    if not factors or any(h == 0 or v == 0 for h, v in factors):
+        raise Malformed("JPEG frame has no valid sampling factors")
+    h_max, v_max = max(h for h, _ in factors), max(v for _, v in factors)
+    return sum(h * v for h, v in factors) / (h_max * v_max)
 
 
 # --- PNG -----------------------------------------------------------------------

@@ -31,13 +31,19 @@ class Limits:
     """What one upload may cost to check and decode.
 
     ``max_total_pixels`` bounds the work of decoding an animation: the canvas size
-    times the number of frames.
+    times the number of frames. ``max_scans`` bounds the passes a JPEG makes over
+    its picture (real progressive JPEGs have about ten; each scan costs a walk over
+    every block). ``max_memory`` bounds what decoding and making the thumbnails
+    holds at once, from the size and the mode Pillow decodes to (bytes per pixel),
+    before anything is decoded.
     """
 
     max_bytes: int = 25_000_000
     max_pixels: int = 50_000_000
     max_frames: int = 500
-    max_total_pixels: int = 1_000_000_000
+    max_total_pixels: int = 600_000_000
+    max_scans: int = 100
+    max_memory: int = 300_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ _CORES = os.cpu_count() or 1
 T = TypeVar("T")
 
 RESAMPLE = Image.Resampling.BICUBIC
+_PREMULTIPLIED = {"LA": "La", "RGBA": "RGBa"}
 REDUCING_GAP = 2.0
 
 # Same table as ImageOps.exif_transpose, applied to the already reduced image.
@@ -184,11 +185,16 @@ def _first_resize(
 
     Each half is resampled from its own band of the source (``box``) with the
     filter still reading the rows beyond it, so the seam matches a single resize
-    to within rounding of the intermediate pass.
+    to within rounding of the intermediate pass. A picture with alpha is
+    premultiplied once here: Pillow would otherwise make a premultiplied copy of
+    the whole source for each half, both at once.
     """
     width, height = size
     if _CORES < 2 or width * height < OVERLAP_PIXELS:
         return im.resize(size, RESAMPLE, box=box, reducing_gap=REDUCING_GAP)
+    premultiplied = _PREMULTIPLIED.get(im.mode)
+    if premultiplied is not None:  # once for both halves, as Pillow would do for each
+        return _first_resize(im.convert(premultiplied), size, box).convert(im.mode)
     left, top, right, bottom = box or (0.0, 0.0, float(im.width), float(im.height))
     half = height // 2
     middle = top + (bottom - top) * half / height

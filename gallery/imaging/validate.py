@@ -46,6 +46,25 @@ LABELS: dict[str, str] = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "W
 
 EXIF_ORIENTATION = 0x0112
 
+MODE_BYTES: dict[str, int] = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2,
+                              "I;16N": 2}
+"""Bytes per pixel Pillow stores for a mode; every other mode takes 4 (RGB is padded to 4)."""
+
+THUMBNAIL_COPIES: dict[str, int] = {"1": 1, "L": 0, "RGB": 0, "LA": 4, "RGBA": 4, "PA": 8}
+"""Bytes per pixel of the full-size copies the thumbnail step makes, by decoded mode.
+
+A picture with transparency is premultiplied once before resizing (a full RGBa
+copy); palette and unusual modes are first converted to RGB or RGBA; 16-bit
+greyscale is widened to 32 bits and scaled (two copies) before it becomes 8-bit.
+Modes not listed take one 4-byte copy.
+"""
+
+ANIMATION_COPIES = 3
+"""Full canvases held while an animation is decoded: the frame, the one before, the first."""
+
+RESIZE_BYTES = 2
+"""Bytes per source pixel the first resize holds in between (its reduced copy and passes)."""
+
 
 @dataclass(slots=True)
 class Decoded:
@@ -78,8 +97,8 @@ def _megapixels(pixels: int) -> str:
     return f"{pixels / 1_000_000:.1f}".removesuffix(".0")
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f}".removesuffix(".0")
+def _megabytes(size: int, digits: int = 1) -> str:
+    return f"{size / 1_000_000:.{digits}f}".removesuffix(".0")
 
 
 def pixel_limit(limits: Limits) -> int:
@@ -110,7 +129,7 @@ def check_header(image_format: str, data: bytes, limits: Limits) -> Header:
     """Read the container headers and enforce the pixel and frame limits from them.
 
     Raises:
-        DamagedImage: the headers cannot be read.
+        DamagedImage: the headers cannot be read, or a JPEG has too many scans.
         TooLarge: too many pixels, frames, or pixels across all frames.
     """
     label = LABELS[image_format]
@@ -119,6 +138,11 @@ def check_header(image_format: str, data: bytes, limits: Limits) -> Header:
     except Malformed as err:
         raise DamagedImage(f"That {label} file is damaged: its header cannot be read.") from err
     check_pixels(*header.canvas, header.pixels, limits)
+    if header.scans > limits.max_scans:
+        raise DamagedImage(
+            f"That JPEG has {header.scans} scans, the limit is {limits.max_scans} "
+            "(a progressive photo has about ten); it would take too long to decode."
+        )
     if header.frames > limits.max_frames:
         raise TooLarge(
             f"That animation has {header.frames} frames, the limit is {limits.max_frames}."
@@ -131,6 +155,63 @@ def check_header(image_format: str, data: bytes, limits: Limits) -> Header:
             f"{_megapixels(limits.max_total_pixels)} megapixels in total."
         )
     return header
+
+
+def _jpeg_scale(width: int, height: int, draft_to: int | None) -> int:
+    """The DCT scale (1, 2, 4 or 8) Pillow's ``draft`` picks for a JPEG, as :func:`_load_all` asks."""
+    if draft_to is None or max(width, height) <= draft_to:
+        return 1
+    want_w, want_h = draft_size(width, height, draft_to)
+    scale = min(width // want_w, height // want_h)
+    return next(s for s in (8, 4, 2, 1) if scale >= s)
+
+
+def memory_needed(im: Image.Image, image_format: str, header: Header,
+                  draft_to: int | None) -> int:
+    """Bytes that decoding ``im`` (opened, not loaded) and making its thumbnails hold at once.
+
+    Counted from what is known before decoding: the size, the mode Pillow decodes
+    to (16-bit colour PNGs become 8-bit RGB or RGBA, 16-bit greyscale stays 16-bit),
+    the full-size copies the thumbnail step makes of that mode, every canvas an
+    animation keeps, and for a progressive (or multi-scan) JPEG the coefficients
+    the decoder holds for the whole picture whatever the scale it decodes at.
+    """
+    mode = im.mode
+    per_pixel = MODE_BYTES.get(mode, 4)
+    copies = THUMBNAIL_COPIES.get(mode, 4)
+    if mode.startswith("I;16") or mode == "I":
+        copies = 9
+    elif mode == "P":
+        copies = 8 if im.info.get("transparency") is not None else 4
+    elif mode in ("L", "RGB") and im.info.get("transparency") is not None:
+        copies = 8
+    elif mode == "CMYK" and im.info.get("icc_profile"):
+        copies = 0  # kept as CMYK; the profile converts it after the first resize
+    width, height = im.size
+    if image_format == "JPEG":
+        scale = _jpeg_scale(width, height, draft_to)
+        decoded = math.ceil(width / scale) * math.ceil(height / scale)
+        coefficients = int(width * height * header.coefficient_samples * 2)
+        return decoded * (per_pixel + copies + RESIZE_BYTES) + coefficients
+    if header.frames > 1 or getattr(im, "is_animated", False):
+        return header.pixels * 4 * (ANIMATION_COPIES + 1)
+    if image_format == "WEBP":
+        per_pixel += 4  # libwebp decodes into its own buffer, then Pillow copies it
+    return width * height * (per_pixel + copies + RESIZE_BYTES)
+
+
+def check_memory(needed: int, width: int, height: int, limits: Limits) -> None:
+    """Raise TooLarge when decoding would need more than ``limits.max_memory`` bytes.
+
+    Raises:
+        TooLarge: over the memory limit.
+    """
+    if needed > limits.max_memory:
+        raise TooLarge(
+            f"That image ({width}x{height}) would need about {_megabytes(needed, 0)} MB of "
+            f"memory to process, the limit is {_megabytes(limits.max_memory, 0)} MB. "
+            "Save it smaller, or without transparency or 16-bit depth."
+        )
 
 
 def check_pixels(width: int, height: int, pixels: int, limits: Limits) -> None:
@@ -180,18 +261,20 @@ def draft_size(width: int, height: int, longest: int) -> tuple[int, int]:
 def decode(data: bytes, limits: Limits = Limits(), draft_to: int | None = None) -> Decoded:
     """Validate ``data`` as an allowed image and decode every frame of it.
 
-    Steps: byte limit; type by content (libmagic) that Pillow must confirm; pixel and
-    frame limits from the headers; ``verify()``; then a fresh open that loads every
+    Steps: byte limit; type by content (libmagic) that Pillow must confirm; pixel,
+    frame and JPEG scan limits from the headers; the memory the decoded mode needs
+    (:func:`memory_needed`); ``verify()``; then a fresh open that loads every
     frame. With ``draft_to``, a JPEG is decoded at the smallest DCT scale whose
     longest side is still at least ``draft_to``: libjpeg reads and checks the whole
     entropy-coded stream at any scale, so damage is found just the same, and the
     thumbnails need no second decode.
 
     Raises:
-        TooLarge: over ``limits`` (bytes, pixels, frames) or Pillow's bomb guard.
+        TooLarge: over ``limits`` (bytes, pixels, frames, memory) or Pillow's bomb guard.
         UnsupportedType: not JPEG, PNG, GIF or WebP by content, or libmagic and
             Pillow disagree about what it is.
-        DamagedImage: the image cannot be decoded completely.
+        DamagedImage: the image cannot be decoded completely, or is a JPEG with
+            more scans than ``limits.max_scans``.
     """
     if len(data) > limits.max_bytes:
         raise TooLarge(
@@ -217,6 +300,8 @@ def decode(data: bytes, limits: Limits = Limits(), draft_to: int | None = None) 
                     f"Allowed: {ALLOWED_LABEL}."
                 )
             check_pixels(im.width, im.height, im.width * im.height, limits)
+            check_memory(memory_needed(im, image_format, header, draft_to), im.width, im.height,
+                         limits)
             im.verify()
         return _load_all(data, image_format, header, limits, draft_to)
 

@@ -102,6 +102,9 @@ class Operations:
         run = Cleanup(rt.storage, rt.keys, rt.images, grace=rt.settings["cleanup_grace"],
                       login_window=rt.settings["login_window"], now=now or utcnow())
         report, orphans = run.survey(dry_run)
+        # Files a crash left in the middle of a write (file backend), never younger than an hour.
+        report.temporary_files = rt.storage.sweep_temporary(
+            max(rt.settings["cleanup_grace"], 3600), dry_run=dry_run)
         if dry_run:
             return report
         run.repair(report, orphans)
@@ -158,8 +161,9 @@ class Operations:
                     progress: Progress | None = None) -> ImportReport:
         """Import an export (a folder with ``manifest.json``, or its ``.zip``) or a folder of images.
 
-        An export is reproduced as it was (ids, texts, uploaders, times) and
-        ``username`` is not used. A plain folder's files are uploaded as
+        An export is reproduced as it was (ids, texts, uploaders, times); an
+        uploader without an account here becomes ``username`` (when that is an
+        account; otherwise such images are rejected). A plain folder's files are uploaded as
         ``username``, each through the same checks as a web upload; hidden
         files are skipped, sub-folders too unless ``recursive``. Files already
         in the gallery count as duplicates, so a re-run resumes.
@@ -174,7 +178,9 @@ class Operations:
         if not path.exists():
             raise BadRequest(f"{path} does not exist.")
         if is_export(path):
-            report = import_export(rt, path, progress)
+            fallback = rt.accounts.get(username) if username else None
+            report = import_export(rt, path, progress,
+                                   fallback.username if fallback is not None else None)
         elif path.is_dir():
             user = rt.accounts.get(username)
             if user is None:

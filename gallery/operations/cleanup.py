@@ -106,6 +106,7 @@ class CleanupReport:
     removed: list[str] = field(default_factory=list)
     regenerated: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    temporary_files: int = 0
 
     @property
     def is_clean(self) -> bool:
@@ -133,6 +134,7 @@ class CleanupReport:
             "removed": list(self.removed),
             "regenerated": list(self.regenerated),
             "failed": [{"what": what, "reason": reason} for what, reason in self.failed],
+            "temporary_files": self.temporary_files,
         }
 
     def lines(self) -> list[str]:
@@ -171,6 +173,10 @@ class CleanupReport:
         if self.unknown:
             out.append(f"Objects the gallery does not know, left alone: {len(self.unknown)}")
             out += [f"  {found.key}" for found in self.unknown]
+        if self.temporary_files:
+            verb = "Temporary files left by interrupted writes"
+            out.append(f"{verb} ({'to remove' if self.dry_run else 'removed'}): "
+                       f"{self.temporary_files}")
         if self.is_clean:
             out.append("Everything is consistent.")
         if self.dry_run:

@@ -1,8 +1,13 @@
-"""Health checks for ``gallery doctor``: each says what is wrong and how to fix it.
+"""Health checks for ``gallery doctor`` and ``/healthz``.
 
-Every check runs even when an earlier one failed, so one run shows every
-problem. Checks catch their own failures: a check that crashes is reported as
-failed, never as a traceback.
+``gallery doctor``: each check says what is wrong and how to fix it. Every
+check runs even when an earlier one failed, so one run shows every problem
+(except that checks needing the storage are skipped while it does not answer,
+instead of each waiting for it in turn). Checks catch their own failures: a
+check that crashes is reported as failed, never as a traceback.
+
+``/healthz`` (:func:`health`): the few cheap checks that decide whether pages
+can be served, answered without counts, keys or paths.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gallery.errors import GalleryError
+from gallery.documents import DocumentDamaged
+from gallery.errors import GalleryError, StorageError, StorageUnavailable
+from gallery.units import human_size
 
 if TYPE_CHECKING:
     from gallery.operations import Operations
+    from gallery.runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +192,25 @@ def _map(work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         return list(pool.map(work, items))
 
 
+def check_space(rt: Operations) -> str:
+    headroom = rt.storage.headroom()
+    if headroom is None:
+        return "the backend manages its own space"
+    if headroom <= 0:
+        raise Problem(
+            "The storage is full: uploads are refused (deleting images still works).",
+            "Delete images (or other files on that disk), or give the storage folder more space.",
+        )
+    return f"{human_size(headroom)} free for images"
+
+
 def check_users(rt: Operations) -> str:
-    users = rt.accounts.list_users()
+    try:
+        users = rt.accounts.list_users()
+    except DocumentDamaged as err:
+        from gallery.accounts_backup import restore_advice
+
+        raise Problem(err.message, restore_advice(rt.storage, rt.keys)) from err
     return f"users.json is readable ({len(users)} accounts)"
 
 
@@ -205,6 +230,7 @@ CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
      "Check that the credentials may write, read and delete objects."),
     ("libmagic", check_libmagic, _LIBMAGIC_FIX),
     ("image codecs", check_codecs, None),
+    ("free space", check_space, None),
     ("catalog", check_index, REINDEX_FIX),
     ("meta.json", check_meta, None),
     ("accounts", check_users,
@@ -214,16 +240,117 @@ CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
 )
 
 
+#: Checks that need nothing from the storage: they run even while it is away.
+OFFLINE_CHECKS = frozenset({"configuration", "libmagic", "image codecs"})
+
+
 def run_checks(rt: Operations) -> list[Check]:
-    """Run every check, in order; a failing check does not stop the others."""
+    """Run every check, in order; a failing check does not stop the others.
+
+    Once the storage did not answer, the checks that need it are reported as
+    skipped (failed) at once rather than each waiting for the storage again.
+    """
     results = []
+    unreachable = False
     for name, check, fix in CHECKS:
+        if unreachable and name not in OFFLINE_CHECKS:
+            results.append(Check(name, False, "skipped: the storage did not answer",
+                                 CHECKS[1][2]))
+            continue
         try:
             results.append(Check(name, True, check(rt)))
         except Problem as problem:
             results.append(Check(name, False, problem.message, problem.fix or fix))
+        except StorageUnavailable as err:
+            results.append(Check(name, False, err.message, fix))
+            unreachable = unreachable or name == "storage reachable"
         except GalleryError as err:
             results.append(Check(name, False, err.message, fix))
         except Exception as err:  # a check that crashes is a failed check, not a traceback
             results.append(Check(name, False, f"{type(err).__name__}: {err}", fix))
     return results
+
+
+# --- /healthz ------------------------------------------------------------------
+
+#: What /healthz says of each part.
+OK, UNAVAILABLE, DAMAGED, FULL, UNKNOWN = "ok", "unavailable", "damaged", "full", "unknown"
+
+#: The command that repairs a part, shown by /healthz (no paths, no counts).
+HEALTH_FIXES = {
+    "storage": "check GALLERY_STORAGE and the network; the gallery recovers by itself",
+    "index": "flask --app app gallery reindex",
+    "accounts": "flask --app app gallery doctor (it says how to restore users.json)",
+    "session_key": "flask --app app gallery doctor",
+    "space": "delete images or add space",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What ``/healthz`` answers.
+
+    Attributes:
+        parts: each part (``storage``, ``index``, ``accounts``, ``session_key``,
+            ``space``) and its state: ``ok``, ``unavailable``, ``damaged``,
+            ``full`` or ``unknown`` (not checked: the storage is away).
+        retry_after: seconds a client should wait before asking again.
+    """
+
+    parts: dict[str, str]
+    retry_after: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(state == OK for state in self.parts.values())
+
+    @property
+    def failing(self) -> list[str]:
+        return [part for part, state in self.parts.items() if state != OK]
+
+    def to_json(self, scheme: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": "ok" if self.ok else "unavailable", "storage": scheme,
+                                "checks": dict(self.parts)}
+        if not self.ok:
+            body["failing"] = self.failing
+            body["fix"] = {part: HEALTH_FIXES[part] for part in self.failing
+                           if part in HEALTH_FIXES and self.parts[part] != UNKNOWN}
+        return body
+
+
+def health(rt: Runtime) -> Health:
+    """Whether pages can be served: storage answering, documents readable, room left.
+
+    Uses the cached documents (a ``stat`` each when nothing changed).
+    """
+    parts = {"storage": OK, "index": OK, "accounts": OK, "session_key": OK, "space": OK}
+    retry_after = 0
+    probes: list[tuple[str, Callable[[], Any]]] = [
+        # The root and the newest shard, as the first page reads them (cached: a stat each).
+        ("index", lambda: rt.images.view().newest(0, 1)),
+        ("accounts", rt.accounts.count),
+        ("session_key", rt.secret_key),
+    ]
+    for part, probe in probes:
+        try:
+            probe()
+        except DocumentDamaged:
+            parts[part] = DAMAGED
+            retry_after = max(retry_after, 60)
+        except StorageError as err:
+            if isinstance(err, StorageUnavailable):
+                retry_after = max(retry_after, err.retry_after)
+            for rest, _ in probes[[p for p, _ in probes].index(part):]:
+                parts[rest] = UNKNOWN
+            parts["space"] = UNKNOWN
+            parts["storage"] = UNAVAILABLE
+            return Health(parts, retry_after or 5)
+    try:
+        headroom = rt.storage.headroom()
+    except StorageError:
+        parts["storage"], parts["space"] = UNAVAILABLE, UNKNOWN
+        return Health(parts, 5)
+    if headroom is not None and headroom <= 0:
+        parts["space"] = FULL
+        retry_after = max(retry_after, 300)
+    return Health(parts, retry_after)

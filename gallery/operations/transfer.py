@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ import orjson
 from gallery.clock import format_timestamp, parse_timestamp
 from gallery.errors import BadRequest, GalleryError, ObjectNotFound, TooLarge
 from gallery.keys import is_image_id
+from gallery.operations import manifest
 from gallery.operations.stats import backend_name
 
 if TYPE_CHECKING:
@@ -77,12 +79,15 @@ class ImportReport:
         imported: ``(path, image id)`` of each image stored.
         duplicates: ``(path, id of the image already in)`` of each file skipped.
         rejected: ``(path, reason)`` of each file refused.
+        reassigned: ``(path, uploader in the manifest, uploader given)`` of each image
+            whose uploader has no account here.
     """
 
     source: str
     imported: list[tuple[str, str]] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    reassigned: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -103,6 +108,8 @@ class ImportReport:
             "imported": [{"path": p, "id": i} for p, i in self.imported],
             "duplicates": [{"path": p, "id": i} for p, i in self.duplicates],
             "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
+            "reassigned": [{"path": p, "from": old, "to": new}
+                           for p, old, new in self.reassigned],
         }
 
     def lines(self) -> list[str]:
@@ -110,6 +117,8 @@ class ImportReport:
         out = [f"Imported {len(self.imported)}, already there {len(self.duplicates)}, "
                f"rejected {len(self.rejected)}."]
         out += [f"  rejected {path}: {reason}" for path, reason in self.rejected]
+        out += [f"  {path}: uploader {old!r} has no account here; uploaded by {new!r}"
+                for path, old, new in self.reassigned]
         return out
 
 
@@ -301,12 +310,34 @@ def export_zip_file(rt: Operations, dest: Path, now: datetime, progress: Progres
 # --- import ------------------------------------------------------------------------------------
 
 
+MAX_ENTRY_RATIO = 100
+"""Most a zip entry may grow when inflated (JSON shrinks about tenfold, images hardly)."""
+
+
+def _unsafe_name(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or "\x00" in name or (
+        len(parts[0]) == 2 and parts[0][1] == ":")
+
+
 class _Source:
-    """An export to read: a folder or a zip file."""
+    """An export to read: a folder or a zip file, never anything outside it.
+
+    Raises (on creation):
+        BadRequest: a zip with an entry named by an absolute path or with ``..``.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.root = path.resolve()
         self.archive = zipfile.ZipFile(path) if path.is_file() else None
+        if self.archive is not None:
+            bad = [info.filename for info in self.archive.infolist()
+                   if _unsafe_name(info.filename)]
+            if bad:
+                self.archive.close()
+                raise BadRequest(f"{path} is not a gallery export: it holds an entry named "
+                                 f"{bad[0]!r}.")
 
     def close(self) -> None:
         if self.archive is not None:
@@ -315,27 +346,72 @@ class _Source:
     def has(self, name: str) -> bool:
         if self.archive is not None:
             return name in self.archive.NameToInfo
-        return (self.path / name).is_file()
+        try:
+            with open_inside(self.root, self.path / name):
+                return True
+        except (OSError, BadRequest):
+            return False
 
     def read(self, name: str, limit: int) -> bytes:
-        """The member's bytes.
+        """The member's bytes, read as a stream and never more than ``limit`` of them.
 
         Raises:
-            TooLarge: it is larger than ``limit`` bytes.
-            BadRequest: it is missing.
+            TooLarge: it is larger than ``limit`` bytes, or a zip entry would
+                inflate more than :data:`MAX_ENTRY_RATIO` times.
+            BadRequest: it is missing, or not a regular file inside the export.
         """
         try:
             if self.archive is not None:
-                stream: BinaryIO = self.archive.open(name)  # type: ignore[assignment]
+                info = self.archive.getinfo(name)
+                if info.file_size > limit:
+                    raise TooLarge(f"{name} is larger than {limit} bytes.")
+                if info.file_size > 1_000_000 and \
+                        info.file_size > MAX_ENTRY_RATIO * max(1, info.compress_size):
+                    raise TooLarge(f"{name} inflates {info.file_size // max(1, info.compress_size)}"
+                                   " times; that is not an export.")
+                stream: BinaryIO = self.archive.open(info)  # type: ignore[assignment]
             else:
-                stream = open(self.path / name, "rb")
+                stream = open_inside(self.root, self.path / name)
         except (KeyError, FileNotFoundError):
             raise BadRequest(f"{name} is missing from the export.") from None
         with stream:
-            data = stream.read(limit + 1)
+            data = _read_at_most(stream, limit + 1)
         if len(data) > limit:
             raise TooLarge(f"{name} is larger than {limit} bytes.")
         return data
+
+
+def _read_at_most(stream: BinaryIO, size: int) -> bytes:
+    chunks: list[bytes] = []
+    left = size
+    while left > 0 and (chunk := stream.read(min(left, 1 << 20))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def open_inside(root: Path, path: Path) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file within ``root`` (links resolved).
+
+    A link that leads out of ``root``, or to a device, pipe or socket, is refused;
+    the check is made on the file actually opened.
+
+    Raises:
+        BadRequest: outside ``root`` or not a regular file.
+        OSError: it cannot be opened.
+    """
+    real = Path(os.path.realpath(path))
+    if real != root and root not in real.parents:
+        raise BadRequest(f"{path.name} leads outside the folder imported.")
+    fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadRequest(f"{path.name} is not a regular file.")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def is_export(path: Path) -> bool:
@@ -345,11 +421,18 @@ def is_export(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-def import_export(rt: Operations, path: Path, progress: Progress | None) -> ImportReport:
+def import_export(rt: Operations, path: Path, progress: Progress | None,
+                  fallback: str | None = None) -> ImportReport:
     """Reproduce an exported gallery: same ids, texts, uploaders and times.
 
+    The manifest is checked whole first (:mod:`gallery.operations.manifest`);
+    a record that fails is listed as rejected and the rest go on. An uploader
+    without an account here becomes ``fallback`` (listed as reassigned); without
+    a fallback such records are rejected.
+
     Raises:
-        BadRequest: the manifest is missing, damaged, or of an unknown format.
+        BadRequest: the manifest is missing, damaged, too large, or of an unknown
+            format; a zip holds an entry with an absolute path or ``..``.
         DocumentDamaged: the index cannot be read.
         StorageUnavailable: the storage did not answer.
     """
@@ -358,19 +441,24 @@ def import_export(rt: Operations, path: Path, progress: Progress | None) -> Impo
     try:
         if not source.has(MANIFEST):
             raise BadRequest(f"{path} has no {MANIFEST}; it is not a gallery export.")
-        records = _read_manifest(source.read(MANIFEST, 1 << 30))
+        images = manifest.parse(source.read(MANIFEST, manifest.MAX_MANIFEST_BYTES))
+
+        def account(name: str) -> str | None:
+            user = rt.accounts.get(name)
+            return None if user is None else user.username
+
+        checked = manifest.check(images, account, fallback)
+        report.rejected += checked.rejected
+        report.reassigned += checked.reassigned
         limit = rt.images.limits.max_bytes
+        total = len(checked.entries)
         with rt.images.batch(report.verdict) as batch:
-            for done, record in enumerate(records, 1):
-                try:
-                    name = original_name(record)
-                except BadRequest as err:
-                    report.rejected.append((f"record {done}", err.message))
-                else:
-                    _attempt(report, name, lambda name=name, record=record: batch.import_record(
-                        name, source.read(name, limit), record))
+            for done, entry in enumerate(checked.entries, 1):
+                _attempt(report, entry.original,
+                         lambda entry=entry: batch.import_record(
+                             entry.original, source.read(entry.original, limit), entry.record))
                 if progress:
-                    progress(done, len(records))
+                    progress(done, total)
     finally:
         source.close()
     return report
@@ -390,28 +478,15 @@ def _attempt(report: ImportReport, name: str, step: Callable[[], None]) -> None:
         report.rejected.append((name, err.message))
 
 
-def _read_manifest(raw: bytes) -> list[dict[str, Any]]:
-    try:
-        manifest = orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        raise BadRequest(f"{MANIFEST} is damaged: {err}.") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BadRequest(f"{MANIFEST} is not an export of format {FORMAT}.")
-    images = manifest.get("images")
-    if not isinstance(images, list) or not all(isinstance(r, dict) for r in images):
-        raise BadRequest(f"{MANIFEST} has no list of images.")
-    return images
-
-
 def image_files(folder: Path, recursive: bool) -> list[Path]:
     """The files to import: hidden ones (and hidden folders) left out, sorted by path."""
     if not folder.is_dir():
         raise BadRequest(f"{folder} is not a folder.")
     found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder):  # links to folders are not followed
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
         found += [Path(root) / f for f in files if not f.startswith(".")]
-    return sorted(p for p in found if p.is_file())
+    return sorted(found)
 
 
 def import_folder(rt: Operations, folder: Path, username: str, recursive: bool,
@@ -426,12 +501,15 @@ def import_folder(rt: Operations, folder: Path, username: str, recursive: bool,
     report = ImportReport(str(folder))
     files = image_files(folder, recursive)
     limit = rt.images.limits.max_bytes
+    root = folder.resolve()
     with rt.images.batch(report.verdict) as batch:
 
         def upload(name: str, path: Path) -> None:
-            if path.stat().st_size > limit:
+            with open_inside(root, path) as stream:
+                data = _read_at_most(stream, limit + 1)
+            if len(data) > limit:
                 raise TooLarge(f"The file is larger than {limit} bytes.")
-            batch.upload(name, path.read_bytes(), path.name, uploaded_by=username)
+            batch.upload(name, data, path.name, uploaded_by=username)
 
         for done, path in enumerate(files, 1):
             name = str(path.relative_to(folder))

@@ -257,6 +257,26 @@ class Storage(abc.ABC):
                 return
             token = page.next_token
 
+    # -- housekeeping ------------------------------------------------------------
+
+    def headroom(self) -> int | None:
+        """Bytes left for large writes (images) before the storage counts as full.
+
+        ``None`` when the backend manages its own space. ``0`` or less means
+        full: large writes are refused with :class:`~gallery.errors.StorageFull`
+        (or soon will be), while small documents and deletes still go through,
+        so space can be freed through the app.
+        """
+        return None
+
+    def sweep_temporary(self, older_than: float = 3600.0, *, dry_run: bool = False) -> int:
+        """Remove what interrupted writes left behind, if older than ``older_than`` seconds.
+
+        Returns:
+            How many leftovers were (or, with ``dry_run``, would be) removed.
+        """
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or handles; the default has none."""
 

@@ -6,6 +6,15 @@ retries are switched off: transient faults are retried here, boundedly, and
 only where a second try cannot do harm (reads, listings, deletes, copies,
 conditional writes, and unconditional writes whose bytes can be sent again).
 
+``timeout`` bounds the whole wait of one storage call (``stat``, ``read``,
+``put`` ...), its retries included: the call gives up with
+:class:`StorageUnavailable` once that many seconds have passed, and every
+request it makes may wait only for the time that is left. Every failure of
+the connection itself (refused, reset, timed out, a response cut short, TLS
+failures, credentials that could not be fetched) is translated to
+:class:`StorageUnavailable` here, at the edge, so none reaches the app as a
+500.
+
 A conditional write retried after an ambiguous failure (a lost response) may
 meet its own first try as "the current object". Every conditional write
 therefore carries a one-off id in its metadata; a ``412`` on a retry is read
@@ -17,12 +26,19 @@ imported only when a backend is built.
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from gallery.errors import (
@@ -50,6 +66,9 @@ if TYPE_CHECKING:
     from google.cloud.storage import Blob, Bucket, Client
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'gallery[gcs]'"
 #: Metadata key naming the write that produced an object (conditional writes only).
@@ -93,6 +112,23 @@ def _status(err: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def is_transport_error(err: BaseException) -> bool:
+    """Whether ``err`` is a failure of the connection itself, whichever library noticed it.
+
+    Refused, reset, timed out, a response cut short (``ChunkedEncodingError``,
+    ``ProtocolError``, ``IncompleteRead``, ``RemoteDisconnected``), TLS
+    failures, and credentials that could not be fetched over the network.
+    """
+    import http.client
+
+    import requests
+    from google.auth import exceptions as auth_errors
+    from urllib3 import exceptions as urllib3_errors
+
+    return isinstance(err, requests.RequestException | urllib3_errors.HTTPError
+                      | http.client.HTTPException | auth_errors.TransportError | OSError)
+
+
 def _never_sent(err: BaseException) -> bool:
     """Whether a failed request certainly did not reach the server.
 
@@ -111,6 +147,17 @@ def _never_sent(err: BaseException) -> bool:
         reason = getattr(err.args[0] if err.args else None, "reason", None)
         return isinstance(reason, NewConnectionError)
     return False
+
+
+def _one_call(method: F) -> F:
+    """Bound a public storage call by the backend's timeout, its retries included."""
+
+    @functools.wraps(method)
+    def wrapper(self: GCSStorage, *args: Any, **kwargs: Any) -> Any:
+        with self._budget():
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class _RangeReader(io.RawIOBase):
@@ -148,6 +195,11 @@ class _RangeReader(io.RawIOBase):
         except ObjectNotFound as err:
             key = self._info.key
             raise ObjectNotFound(key, f"{key!r} was replaced or deleted while being read.") from err
+        except StorageUnavailable as err:
+            if self._pos > 0:  # a response already under way is cut here
+                log.warning("Reading %r broke after %d of %d bytes: %s",
+                            self._info.key, self._pos, self._info.size, err.message)
+            raise
         view[: len(data)] = data
         self._pos += len(data)
         return len(data)
@@ -180,9 +232,12 @@ class GCSStorage(Storage):
     #: Shown in messages; subclasses for services built on GCS change it.
     service = "Google Cloud Storage"
 
+    #: Whether a bucket not named at start is looked up on first use (:meth:`_find_bucket`).
+    _finds_bucket = False
+
     def __init__(
         self,
-        bucket: str,
+        bucket: str | None,
         *,
         timeout: float = 30.0,
         client: Client | None = None,
@@ -190,11 +245,12 @@ class GCSStorage(Storage):
         project: str | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if not bucket:
+        if not bucket and not self._finds_bucket:
             raise StorageConfigError(f"{self.service} needs a bucket name.")
         storage = _import_storage()
         self._timeout = timeout
-        self._retry = retry or RetryPolicy(deadline=max(4 * timeout, 10.0))
+        self._retry = retry or RetryPolicy(deadline=timeout)
+        self._local = threading.local()  # the deadline of the call under way, per thread
         self._owns_client = client is None
         if client is None:
             from google.auth import exceptions as auth_errors
@@ -208,11 +264,40 @@ class GCSStorage(Storage):
                     "'gcloud auth application-default login'."
                 ) from err
         self._client: Client = client
-        self._bucket: Bucket = client.bucket(bucket)
+        self._bucket_handle: Bucket | None = client.bucket(bucket) if bucket else None
+        self._bucket_lock = threading.Lock()
+
+    @property
+    def _bucket(self) -> Bucket:
+        """The bucket handle, looked up on first use when it was not known at start.
+
+        Raises:
+            StorageUnavailable: the bucket cannot be looked up right now.
+            StorageConfigError: the look-up says there is no bucket.
+        """
+        handle = self._bucket_handle
+        if handle is None:
+            with self._bucket_lock:
+                if self._bucket_handle is None:
+                    self._bucket_handle = self._client.bucket(self._find_bucket())
+                handle = self._bucket_handle
+        return handle
+
+    def _find_bucket(self) -> str:
+        """The bucket's name, for backends that look it up (see ``_finds_bucket``).
+
+        Raises:
+            StorageConfigError: this backend needs the name at start.
+        """
+        raise StorageConfigError(f"{self.service} needs a bucket name.")
 
     @property
     def bucket_name(self) -> str:
-        """The bucket's name."""
+        """The bucket's name.
+
+        Raises:
+            StorageUnavailable: it is looked up on first use and that failed.
+        """
         return str(self._bucket.name)
 
     def describe(self) -> str:
@@ -235,6 +320,34 @@ class GCSStorage(Storage):
     def _unavailable(self, what: str) -> StorageUnavailable:
         return StorageUnavailable(f"{self.service} is not answering ({what}); try again shortly.")
 
+    @contextmanager
+    def _budget(self) -> Iterator[None]:
+        """Start the deadline of one storage call, unless one is already running."""
+        if getattr(self._local, "deadline", None) is not None:
+            yield
+            return
+        self._local.deadline = time.monotonic() + self._timeout
+        try:
+            yield
+        finally:
+            self._local.deadline = None
+
+    def _time_left(self) -> float:
+        """Seconds left of the call under way (the whole timeout outside one)."""
+        deadline = getattr(self._local, "deadline", None)
+        return self._timeout if deadline is None else deadline - time.monotonic()
+
+    def _request_timeout(self) -> float:
+        """The socket timeout for the next request: the time left of the call.
+
+        Raises:
+            StorageUnavailable: no time is left.
+        """
+        left = self._time_left()
+        if left <= 0:
+            raise self._unavailable(f"no answer within {self._timeout:g} s")
+        return left
+
     def _translate(
         self, err: BaseException, key: str | None, *, missing_bucket: bool = False
     ) -> BaseException:
@@ -242,11 +355,14 @@ class GCSStorage(Storage):
 
         A 404 names the object ``key``, unless ``key`` is ``None`` or
         ``missing_bucket`` is set (listings and uploads only miss buckets).
+        Every failure of the connection, whichever library noticed it, is
+        :class:`StorageUnavailable`.
         """
         import requests
         from google.api_core import exceptions as api_errors
         from google.auth import exceptions as auth_errors
         from google.resumable_media import common as media_errors
+        from urllib3 import exceptions as urllib3_errors
 
         if isinstance(err, StorageError):
             return err
@@ -266,7 +382,10 @@ class GCSStorage(Storage):
             return self._config_error(f"no usable credentials: {err}")
         if isinstance(err, auth_errors.TransportError):
             return self._unavailable("fetching credentials failed")
-        if isinstance(err, requests.Timeout):
+        if isinstance(err, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema
+                      | requests.exceptions.MissingSchema):
+            return self._config_error(f"the storage address is not usable: {err}")
+        if isinstance(err, requests.Timeout | urllib3_errors.TimeoutError | TimeoutError):
             return self._unavailable("timed out")
         if isinstance(err, requests.ConnectionError):
             return self._unavailable("connection failed")
@@ -277,6 +396,10 @@ class GCSStorage(Storage):
             if status is not None and (status in (408, 429) or status >= 500):
                 return self._unavailable(f"HTTP {status}")
             return self._config_error(f"the request was refused (HTTP {status}): {err}")
+        # A response cut short, a reset, a TLS failure ... in requests, urllib3,
+        # http.client or the socket itself.
+        if is_transport_error(err):
+            return self._unavailable(f"the connection broke: {type(err).__name__}")
         return err
 
     def _maybe_applied(self, err: BaseException, key: str | None) -> bool:
@@ -299,8 +422,10 @@ class GCSStorage(Storage):
                     raise
                 raise translated from err
 
+        # No new try starts once the call's time is up.
+        policy = replace(self._retry, deadline=max(0.0, min(self._retry.deadline, self._time_left())))
         return call_with_retry(
-            attempt, self._retry, transient=lambda e: isinstance(e, StorageUnavailable)
+            attempt, policy, transient=lambda e: isinstance(e, StorageUnavailable)
         )
 
     def _info(self, blob: Blob, key: str | None = None) -> ObjectInfo:
@@ -315,7 +440,7 @@ class GCSStorage(Storage):
     def _stat_generation(self, key: str, generation: int) -> ObjectInfo:
         def attempt(_: int) -> Blob:
             blob = self._blob(key, generation)
-            blob.reload(timeout=self._timeout, retry=None)
+            blob.reload(timeout=self._request_timeout(), retry=None)
             return blob
 
         return self._info(self._call(attempt, key), key)
@@ -323,11 +448,12 @@ class GCSStorage(Storage):
     def _stat_blob(self, key: str) -> Blob:
         def attempt(_: int) -> Blob:
             blob = self._blob(key)
-            blob.reload(timeout=self._timeout, retry=None)
+            blob.reload(timeout=self._request_timeout(), retry=None)
             return blob
 
         return self._call(attempt, key)
 
+    @_one_call
     def _download(self, info: ObjectInfo, start: int, end: int) -> bytes:
         """Bytes ``start..end`` (inclusive) of exactly the generation in ``info``.
 
@@ -339,7 +465,7 @@ class GCSStorage(Storage):
             blob = self._blob(info.key, int(info.version))
             return bytes(
                 blob.download_as_bytes(
-                    start=start, end=end, timeout=self._timeout, retry=None, checksum=None
+                    start=start, end=end, timeout=self._request_timeout(), retry=None, checksum=None
                 )
             )
 
@@ -347,6 +473,7 @@ class GCSStorage(Storage):
 
     # -- writing --------------------------------------------------------------
 
+    @_one_call
     def put(
         self,
         key: str,
@@ -380,7 +507,7 @@ class GCSStorage(Storage):
                     size=size,
                     content_type=content_type or DEFAULT_CONTENT_TYPE,
                     if_generation_match=generation,
-                    timeout=self._timeout,
+                    timeout=self._request_timeout(),
                     checksum="crc32c",
                     retry=None,
                 )
@@ -438,6 +565,7 @@ class GCSStorage(Storage):
         spool.seek(0)
         return spool, size, True  # type: ignore[return-value]
 
+    @_one_call
     def copy(self, src: str, dst: str) -> ObjectInfo:
         check_key(src)
         check_key(dst)
@@ -447,7 +575,7 @@ class GCSStorage(Storage):
             token: str | None = None
             while True:  # large objects take several rewrite calls
                 token, _done, _total = target.rewrite(
-                    source, token=token, timeout=self._timeout, retry=None
+                    source, token=token, timeout=self._request_timeout(), retry=None
                 )
                 if token is None:
                     return self._info(target, dst)
@@ -455,6 +583,7 @@ class GCSStorage(Storage):
         # A 404 on a copy is about the source: the target is being written.
         return self._call(attempt, src)
 
+    @_one_call
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         check_key(key)
         maybe_deleted = False
@@ -462,7 +591,7 @@ class GCSStorage(Storage):
         def attempt(_: int) -> None:
             nonlocal maybe_deleted
             try:
-                self._blob(key).delete(timeout=self._timeout, retry=None)
+                self._blob(key).delete(timeout=self._request_timeout(), retry=None)
             except Exception as err:
                 maybe_deleted = maybe_deleted or self._maybe_applied(err, key)
                 raise
@@ -476,6 +605,7 @@ class GCSStorage(Storage):
 
     # -- reading --------------------------------------------------------------
 
+    @_one_call
     def read(self, key: str) -> tuple[bytes, ObjectInfo]:
         """The bytes and the info of one generation.
 
@@ -490,7 +620,7 @@ class GCSStorage(Storage):
 
             def download(_: int, blob: Blob = blob) -> bytes:
                 return bytes(
-                    blob.download_as_bytes(timeout=self._timeout, retry=None, checksum="crc32c")
+                    blob.download_as_bytes(timeout=self._request_timeout(), retry=None, checksum="crc32c")
                 )
 
             data = self._call(download, key)
@@ -510,6 +640,7 @@ class GCSStorage(Storage):
                 continue  # replaced since the download: try again for exact metadata
         return data, info
 
+    @_one_call
     def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
         check_key(key)
         check_range(start, length)
@@ -526,7 +657,7 @@ class GCSStorage(Storage):
                     self._blob(key).download_as_bytes(
                         start=start or None,
                         end=end,
-                        timeout=self._timeout,
+                        timeout=self._request_timeout(),
                         retry=None,
                         checksum=None,
                     )
@@ -536,16 +667,32 @@ class GCSStorage(Storage):
 
         return self._call(attempt, key)
 
+    @_one_call
     def open(self, key: str) -> BinaryIO:
-        info = self.stat(key)
-        return io.BufferedReader(_RangeReader(self, info), buffer_size=CHUNK_SIZE)
+        """A seekable stream over the current generation.
 
+        The first chunk is fetched here, so a storage that does not answer
+        fails the caller (a 503) before any response has started; a failure
+        later on is logged and cuts the stream.
+        """
+        info = self.stat(key)
+        stream = io.BufferedReader(_RangeReader(self, info), buffer_size=CHUNK_SIZE)
+        if info.size:
+            try:
+                stream.peek(1)
+            except BaseException:
+                stream.close()
+                raise
+        return stream
+
+    @_one_call
     def stat(self, key: str) -> ObjectInfo:
         check_key(key)
         return self._info(self._stat_blob(key), key)
 
     # -- listing --------------------------------------------------------------
 
+    @_one_call
     def list_page(
         self,
         prefix: str = "",
@@ -566,7 +713,7 @@ class GCSStorage(Storage):
                 page_size=page_size,
                 page_token=page_token or None,
                 fields="items(name,size,contentType,generation,updated),nextPageToken",
-                timeout=self._timeout,
+                timeout=self._request_timeout(),
                 retry=None,
             )
             page = next(listing.pages)

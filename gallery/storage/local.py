@@ -23,6 +23,16 @@ side. A segment whose encoding is too long for a file name is cut and
 completed with a hash of the whole segment; its full text is then kept in the
 object's metadata (or in the directory's ``.~segment``).
 
+Free space: writes of images (anything but small JSON and text documents)
+must leave a reserve free (32 MiB, or 1/16 of a smaller filesystem) and are
+refused with :class:`StorageFull` beyond it; documents (the index, accounts,
+tombstones) may use the reserve, and deletes need none, so a full disk can
+still be emptied through the app. :meth:`FileStorage.headroom` tells how much
+room is left before the disk counts as full (less than twice the reserve free).
+
+Interrupted writes leave ``.~tmp-<random>`` files; :meth:`FileStorage.sweep_temporary`
+removes those older than an hour (``gallery cleanup`` calls it).
+
 A write streams into a temporary file in the target folder and fsyncs it,
 writes the metadata the same way, then, under an exclusive lock on the key's
 stripe, checks the preconditions and renames both into place. The metadata
@@ -57,6 +67,7 @@ from gallery.errors import (
     ObjectNotFound,
     PreconditionFailed,
     StorageConfigError,
+    StorageFull,
     StorageUnavailable,
 )
 from gallery.storage.base import (
@@ -90,7 +101,15 @@ _RETRIES = 20  # attempts when a folder vanishes under a write (an empty folder 
 _NAME_RE = re.compile(r"(?:[a-z0-9_.\-]|%[0-9A-F]{2})+(?:~h[0-9a-f]{40})?")
 _CACHE_MIN_ENTRIES = 2000  # folders this big keep their sorted listing between pages
 _CACHE_SLOTS = 8
-_CACHE_SETTLE_NS = 2_000_000_000  # a folder unchanged this long cannot hide a change in its mtime
+_CACHE_SETTLE_NS = 2_000_000_000
+#: Free space that writes of images leave for documents: at most this much ...
+RESERVE_BYTES = 32 * 2**20
+#: ... and at most this fraction of the filesystem (1/16), for small disks.
+RESERVE_FRACTION = 16
+#: Content types of the small documents that may use the reserve.
+DOCUMENT_TYPES = frozenset({"application/json", "text/plain"})
+#: Temporary files older than this are leftovers of an interrupted write.
+TEMP_MAX_AGE = 3600.0  # a folder unchanged this long cannot hide a change in its mtime
 
 
 def _encode_segment(segment: str) -> tuple[str, bool]:
@@ -265,6 +284,24 @@ def _read_source(source: BinaryIO) -> bytes:
         raise _SourceFailed(err) from err
 
 
+def _remaining_size(data: Data) -> int:
+    """The bytes a write will store, where that can be known beforehand (else 0)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return len(data)
+    try:
+        if data.seekable():
+            return max(0, os.fstat(data.fileno()).st_size - data.tell())
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        here = data.tell()
+        end = data.seek(0, os.SEEK_END)
+        data.seek(here)
+        return max(0, end - here)
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 def _unlink_quietly(path: str | None) -> None:
     if path is None:
         return
@@ -325,9 +362,9 @@ class FileStorage(Storage):
         where = f" for {key!r}" if key is not None else ""
         reason = err.strerror or str(err)
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return StorageUnavailable(
-                f"The storage folder {self.root} is full{where}: {reason}. Free some space.",
-                retry_after=60,
+            return StorageFull(
+                f"The storage folder {self.root} is full{where}: {reason}. "
+                "Delete images or add space."
             )
         if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return StorageConfigError(
@@ -369,6 +406,70 @@ class FileStorage(Storage):
             yield
         finally:
             os.close(fd)  # releases the lock
+
+    # -- free space --------------------------------------------------------------
+
+    def _space(self) -> tuple[int, int]:
+        """(free bytes for us, the reserve) of the storage folder's filesystem."""
+        fs = os.statvfs(self.root)
+        total = fs.f_blocks * fs.f_frsize
+        return fs.f_bavail * fs.f_frsize, min(RESERVE_BYTES, total // RESERVE_FRACTION)
+
+    def headroom(self) -> int:
+        """Bytes left for images before the disk counts as full (may be negative).
+
+        The disk counts as full once less than twice the reserve is free: writes
+        of images are refused a little later, when they would eat into the
+        reserve itself.
+
+        Raises:
+            StorageUnavailable: the folder cannot be examined.
+        """
+        with self._translated(None):
+            free, reserve = self._space()
+        return free - 2 * reserve
+
+    def _check_room(self, key: str, size: int) -> None:
+        """Refuse a large write that would eat into the reserve kept for documents.
+
+        Raises:
+            StorageFull: there is not enough room above the reserve.
+        """
+        free, reserve = self._space()
+        if free - size < reserve:
+            raise StorageFull(
+                f"The storage folder {self.root} is full: {max(free, 0)} bytes free, "
+                f"{reserve} kept for the gallery's own documents, {size} needed for {key!r}. "
+                "Delete images or add space."
+            )
+
+    def sweep_temporary(self, older_than: float = TEMP_MAX_AGE, *, dry_run: bool = False) -> int:
+        """Remove the temporary files of interrupted writes older than ``older_than`` seconds.
+
+        Returns:
+            How many were removed (or would be, with ``dry_run``).
+
+        Raises:
+            StorageUnavailable: the folder cannot be read.
+        """
+        cutoff = time.time() - older_than
+        removed = 0
+        with self._translated(None):
+            for folder, dirs, files in os.walk(self.root):
+                dirs[:] = [d for d in dirs if d != _LOCK_DIR]
+                for name in files:
+                    if not name.startswith(_TEMP_PREFIX):
+                        continue
+                    path = os.path.join(folder, name)
+                    try:
+                        if os.lstat(path).st_mtime >= cutoff:
+                            continue
+                        if not dry_run:
+                            os.unlink(path)
+                    except FileNotFoundError:
+                        continue  # finished or removed meanwhile
+                    removed += 1
+        return removed
 
     # -- writing -----------------------------------------------------------------
 
@@ -454,6 +555,8 @@ class FileStorage(Storage):
         content_type = content_type or DEFAULT_CONTENT_TYPE
         try:
             with self._translated(None):
+                if content_type not in DOCUMENT_TYPES:
+                    self._check_room(key, _remaining_size(data))
                 return self._write(key, loc, data, content_type, if_absent, if_version)
         except _SourceFailed as failed:
             raise failed.error from None

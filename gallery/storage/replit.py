@@ -8,8 +8,11 @@ its ``Client`` has no content types, preconditions, ranges or sizes in listings,
 so the objects themselves are handled by :class:`~gallery.storage.gcs.GCSStorage`
 with those same credentials.
 
-The default bucket is looked up with a short timeout, so a missing sidecar or
-bucket is reported at start-up instead of hanging. Code that calls the
+The default bucket is looked up at start with a short timeout. An answer that
+is certain (no default bucket, access refused) stops start-up with a clear
+message; a sidecar that does not answer (yet) does not: the bucket is looked up
+again on first use, and until then every call fails with
+:class:`StorageUnavailable` (503), so the gallery recovers by itself. Code that calls the
 ``replit.object_storage.Client`` directly translates its errors with
 :func:`replit_sdk_errors`.
 
@@ -18,13 +21,16 @@ Optional: ``pip install 'gallery[replit]'``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from gallery.errors import ObjectNotFound, StorageConfigError, StorageError, StorageUnavailable
-from gallery.storage.gcs import GCSStorage
+from gallery.storage.gcs import GCSStorage, is_transport_error
 from gallery.storage.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'gallery[replit]'"
 #: Seconds the sidecar gets to name the default bucket before we give up.
@@ -55,7 +61,8 @@ def resolve_default_bucket(timeout: float = SIDECAR_PROBE_TIMEOUT) -> str:
     """Ask the sidecar for the Repl's default bucket, waiting at most ``timeout``.
 
     Raises:
-        StorageConfigError: the sidecar is absent or slow, or names no bucket.
+        StorageUnavailable: the sidecar does not answer, is slow, or fails (5xx).
+        StorageConfigError: the sidecar answered that there is no default bucket.
     """
     import requests
 
@@ -67,8 +74,13 @@ def resolve_default_bucket(timeout: float = SIDECAR_PROBE_TIMEOUT) -> str:
                 body = answer.json()
             except ValueError:
                 body = None
-    except requests.RequestException as err:
-        raise StorageConfigError(SIDECAR_ABSENT) from err
+    except (requests.RequestException, OSError) as err:
+        raise StorageUnavailable(SIDECAR_ABSENT) from err
+    if status >= 500:
+        raise StorageUnavailable(
+            f"The Replit storage sidecar failed to name the default bucket (HTTP {status}); "
+            "try again shortly."
+        )
     bucket = body.get("bucketId") if isinstance(body, dict) else None
     if status != 200 or not isinstance(bucket, str) or not bucket:
         detail = f" (the sidecar answered HTTP {status})" if status != 200 else ""
@@ -103,6 +115,10 @@ def translate_replit_error(err: BaseException, key: str | None = None) -> BaseEx
             "Replit Object Storage refused access to the bucket; make sure this Repl "
             "has access to it in the Object Storage tool."
         )
+    if is_transport_error(err):
+        return StorageUnavailable(
+            f"Replit Object Storage is not answering ({type(err).__name__}); try again shortly."
+        )
     return err
 
 
@@ -133,12 +149,14 @@ class ReplitStorage(GCSStorage):
         retry: how transient faults are retried.
 
     Raises:
-        StorageConfigError: the SDK is missing, the sidecar does not answer, or
-            there is no default bucket.
+        StorageConfigError: the SDK is missing, or the sidecar says there is no
+            default bucket. A sidecar that does not answer is no error here:
+            the default bucket is then looked up on first use.
     """
 
     scheme = "replit"
     service = "Replit Object Storage"
+    _finds_bucket = True
 
     def __init__(
         self,
@@ -147,13 +165,30 @@ class ReplitStorage(GCSStorage):
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
     ) -> None:
-        bucket = bucket_id or resolve_default_bucket(min(timeout, SIDECAR_PROBE_TIMEOUT))
+        bucket = bucket_id
+        if not bucket:
+            try:
+                bucket = resolve_default_bucket(min(timeout, SIDECAR_PROBE_TIMEOUT))
+            except StorageUnavailable as err:
+                log.warning("%s The default bucket is looked up again on first use.", err.message)
+                bucket = None
         # The replit SDK builds its GCS client the same way: these credentials, no project.
         super().__init__(
             bucket, timeout=timeout, credentials=replit_credentials(), project=None, retry=retry
         )
 
+    def _find_bucket(self) -> str:
+        """The default bucket, asked of the sidecar within the time left of the call.
+
+        Raises:
+            StorageUnavailable: the sidecar does not answer yet.
+            StorageConfigError: it says there is no default bucket.
+        """
+        return resolve_default_bucket(max(0.05, min(self._time_left(), SIDECAR_PROBE_TIMEOUT)))
+
     def describe(self) -> str:
+        if self._bucket_handle is None:
+            return "replit:// (Replit Object Storage; default bucket not known yet)"
         return f"replit://{self.bucket_name} (Replit Object Storage)"
 
     def _translate(

@@ -2,7 +2,9 @@
 
 Backends decide *what* is safe to retry (reads, listings, deletes, conditional
 writes, rewindable unconditional writes) and which errors are transient; this
-module only decides *when* to try again and when to give up.
+module only decides *when* to try again and when to give up. The network
+backends give every storage call a deadline of ``GALLERY_STORAGE_TIMEOUT``
+seconds, retries included (see :mod:`gallery.storage.gcs`).
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     """Configure Flask from the runtime's settings and register every part."""
     settings = runtime.settings
     app.extensions["gallery"] = runtime
+    from gallery.web import session
+
+    # The session key is fetched from the bucket on the first request that needs it.
+    session.init_app(app, runtime.secret_key)
     app.config.update(
-        SECRET_KEY=runtime.secret_key(),
         # Flask/Werkzeug's own request limits, checked before our per-file ones.
         MAX_CONTENT_LENGTH=settings["max_request_bytes"],
         MAX_FORM_MEMORY_SIZE=1_000_000,  # text fields; the parser needs headroom beyond them
@@ -35,6 +38,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     from gallery.web import admin, api, auth, errors, media, pages, upload
 
     auth.init_app(app)
+    session.wrap_sessions(app)  # around the session interface auth installed
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)

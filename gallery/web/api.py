@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from gallery.errors import BadRequest
 from gallery.web.context import require_actor, runtime
+from gallery.web.params import json_body, whole_number
 from gallery.web.upload import accept
 from gallery.web.views import image_json
 
@@ -30,12 +31,8 @@ def create_image() -> tuple[Response, int]:
 @bp.get("/images")
 def list_images() -> Response:
     rt = runtime()
-    raw_limit = request.args.get("limit", str(rt.settings["page_size"]))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        raise BadRequest("limit must be a whole number from 1 to 100.")
-    images, cursor = rt.images.list_images(
-        limit=int(raw_limit), cursor=request.args.get("cursor") or None
-    )
+    limit = whole_number(request.args, "limit", min(rt.settings["page_size"], 100), 1, 100)
+    images, cursor = rt.images.list_images(limit=limit, cursor=request.args.get("cursor") or None)
     return jsonify(images=[image_json(i) for i in images], next_cursor=cursor)
 
 
@@ -47,7 +44,7 @@ def get_image(image_id: str) -> Response:
 @bp.patch("/images/<image_id>")
 def update_image(image_id: str) -> Response:
     who = require_actor()
-    changes = request.get_json(silent=True)
+    changes = json_body()
     if not isinstance(changes, dict):
         raise BadRequest("Send a JSON object, e.g. {\"title\": \"...\"}.")
     return jsonify(image_json(runtime().images.update(image_id, changes, actor=who)))

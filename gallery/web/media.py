@@ -2,14 +2,20 @@
 
 Ids never change content, so responses are cacheable for a year and a
 revalidation (``If-None-Match``) is answered from the index alone, without
-touching the object. On the file backend ``send_file`` gets a real path (and
-so gunicorn's ``sendfile``); elsewhere the object is streamed, with ranges.
+touching the object. On the file backend the file is opened first and the open
+file is sent (the server's file wrapper reads it), so an image deleted at that
+moment is a ``404``, never a failure halfway; elsewhere the object is streamed.
+Both answer ranges.
 """
 
 from __future__ import annotations
 
+import os
+from typing import BinaryIO
+
 from flask import Blueprint, Response, request, send_file
 
+from gallery.errors import NotFound
 from gallery.images.results import Media
 from gallery.web.context import runtime
 
@@ -35,31 +41,41 @@ def _serve(media: Media, attachment: bool = False) -> Response:
         response = Response(status=304)
         response.set_etag(etag)
         return _headers(response)
+    stream, size, modified = _open(media)
+    response = send_file(
+        stream,
+        mimetype=media.content_type,
+        etag=etag,
+        download_name=media.filename,
+        as_attachment=attachment,
+        conditional=False,
+        last_modified=modified,
+    )
+    response.content_length = size
+    response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    return _headers(response)
+
+
+def _open(media: Media) -> tuple[BinaryIO, int, float | None]:
+    """The media's bytes as an open stream, their size, and the file's time on the file backend.
+
+    A local file is opened before anything is sent: once open, a delete cannot
+    take its bytes away, and a delete that came first is a ``404``.
+
+    Raises:
+        NotFound: the object is gone (deleted meanwhile).
+        StorageUnavailable: the storage did not answer.
+    """
     service = runtime().images
     local_path = service.local_path(media)
-    if local_path is not None:
-        response = send_file(
-            local_path,
-            mimetype=media.content_type,
-            etag=etag,
-            download_name=media.filename,
-            as_attachment=attachment,
-            conditional=True,
-        )
-    else:
-        response = send_file(
-            service.open_media(media),
-            mimetype=media.content_type,
-            etag=etag,
-            download_name=media.filename,
-            as_attachment=attachment,
-            conditional=False,
-        )
-        response.content_length = media.size
-        response = response.make_conditional(
-            request.environ, accept_ranges=True, complete_length=media.size
-        )
-    return _headers(response)
+    if local_path is None:
+        return service.open_media(media), media.size, None
+    try:
+        stream = open(local_path, "rb")  # noqa: SIM115 - the response closes it
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise NotFound("That image is gone.") from None
+    found = os.fstat(stream.fileno())
+    return stream, found.st_size, found.st_mtime
 
 
 @bp.get("/media/<image_id>")

@@ -7,11 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
-from gallery.documents import DocumentDamaged
-from gallery.errors import BadRequest, StorageError
+from gallery.errors import BadRequest
 from gallery.units import human_size
 from gallery.web import views
 from gallery.web.context import can_edit, require_actor, runtime
+from gallery.web.params import whole_number
 
 bp = Blueprint("pages", __name__)
 
@@ -57,10 +57,7 @@ class ConfirmForm(FlaskForm):
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadRequest("The page number must be a whole number from 1.")
-    return int(raw)
+    return whole_number(request.args, "page", 1, 1, 10**9, "The page number")
 
 
 @bp.get("/")
@@ -113,15 +110,14 @@ def delete(image_id: str):
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 while the storage answers (``degraded`` if the catalog needs a reindex), else 503."""
+    """200 when pages can be served; 503 with ``Retry-After`` naming the failing parts."""
+    from gallery.operations.doctor import health
+
     rt = runtime()
-    try:
-        view = rt.images.view()
-    except StorageError as err:
-        body = {"status": "unavailable", "storage": rt.storage.scheme, "error": err.message}
-        return jsonify(body), 503
-    except DocumentDamaged as err:
-        body = {"status": "degraded", "storage": rt.storage.scheme, "error": err.message,
-                "fix": "flask --app app gallery reindex"}
-        return jsonify(body), 200
-    return jsonify(status="ok", storage=rt.storage.scheme, images=view.total), 200
+    report = health(rt)
+    response = jsonify(report.to_json(rt.storage.scheme))
+    response.headers["Cache-Control"] = "no-store"
+    if report.ok:
+        return response, 200
+    response.headers["Retry-After"] = str(report.retry_after)
+    return response, 503

@@ -25,7 +25,7 @@ def test_a_healthy_gallery_passes_every_check(healthy):
     checks = healthy.operations.doctor()
     assert [c.name for c in checks] == [
         "configuration", "storage reachable", "storage writable", "libmagic", "image codecs",
-        "catalog", "meta.json", "accounts", "admin account",
+        "free space", "catalog", "meta.json", "accounts", "admin account",
     ]
     failed = [c for c in checks if not c.ok]
     assert failed == []
@@ -68,7 +68,8 @@ def test_damaged_users_file(healthy):
     healthy.storage.put(healthy.keys.users, b"[]")
     checks = _by_name(healthy.operations.doctor())
     assert not checks["accounts"].ok and not checks["admin account"].ok
-    assert "users.json" in checks["accounts"].fix
+    # The fix names the exact command that brings the accounts back.
+    assert "flask --app app users restore --backup" in checks["accounts"].fix
 
 
 def test_unreachable_storage_fails_the_storage_checks():

@@ -37,6 +37,13 @@ def _records(runtime) -> dict[str, dict]:
             for i, r in catalog_records(runtime.images).items()}
 
 
+def _with_accounts(runtime, *names: str):
+    """``runtime`` with uploader accounts ``names``: accounts are made again on the new side."""
+    for name in names:
+        runtime.accounts.create_user(name, "a long password", "uploader")
+    return runtime
+
+
 def _fresh(tmp_path: Path, backend: str) -> Storage:
     if backend == "memory":
         return MemoryStorage()
@@ -52,7 +59,8 @@ def test_export_then_import_reproduces_the_gallery(gallery, tmp_path, dest_name,
     report = gallery.operations.export_to(dest, actor="cli")
     assert (report.images, report.missing) == (3, [])
 
-    empty = build_runtime(_fresh(tmp_path, target), prefix="other/")
+    empty = _with_accounts(build_runtime(_fresh(tmp_path, target), prefix="other/"),
+                           "alice", "bob")
     imported = empty.operations.import_from(dest, username="nobody", actor="cli")
     assert (len(imported.imported), imported.duplicates, imported.rejected) == (3, [], [])
     assert _records(empty) == _records(gallery)
@@ -125,7 +133,7 @@ def test_streamed_zip_is_valid_and_produced_incrementally(storage, tmp_path):
 
     path = tmp_path / "download.zip"
     path.write_bytes(body)
-    copy = build_runtime(MemoryStorage())
+    copy = _with_accounts(build_runtime(MemoryStorage()), "alice")
     assert len(copy.operations.import_from(path, username="x", actor="cli").imported) == 6
 
 
@@ -180,7 +188,7 @@ def test_export_with_a_hostile_original_rejects_it_on_import(gallery, tmp_path):
     manifest["images"][1]["id"] = "../../etc"
     (dest / "manifest.json").write_bytes(orjson.dumps(manifest))
 
-    empty = build_runtime(MemoryStorage())
+    empty = _with_accounts(build_runtime(MemoryStorage()), "alice", "bob")
     report = empty.operations.import_from(dest, username="x", actor="cli")
     assert len(report.imported) == 1 and len(report.rejected) == 2
     assert "not an image id" in dict(report.rejected)["record 2"]

@@ -70,8 +70,8 @@ def test_default_bucket_is_resolved(replit_default_bucket: dict[str, Any]) -> No
 
 @pytest.mark.parametrize(
     ("default_bucket", "status"),
-    [(None, None), ("", None), ("bucket", 500), ("bucket", 403)],
-    ids=["404-none-configured", "empty-bucket-id", "sidecar-error", "sidecar-refuses"],
+    [(None, None), ("", None), ("bucket", 403)],
+    ids=["404-none-configured", "empty-bucket-id", "sidecar-refuses"],
 )
 def test_no_default_bucket_is_a_clear_configuration_error(
     replit_sidecar: FakeSidecar, default_bucket: str | None, status: int | None
@@ -90,20 +90,49 @@ def _port_is_free() -> bool:
         return probe.connect_ex((sidecar_paths.HOST, sidecar_paths.PORT)) != 0
 
 
-def test_absent_sidecar_is_a_configuration_error(gcs_server: GCSServer) -> None:
+def test_absent_sidecar_does_not_stop_start_up(gcs_server: GCSServer, gcs_bucket: str) -> None:
     assert _port_is_free(), "something else listens on 127.0.0.1:1106"
-    with pytest.raises(StorageConfigError) as caught:
-        ReplitStorage()
-    assert caught.value.message == SIDECAR_ABSENT
-    assert "file://./data" in caught.value.message
+    storage = ReplitStorage(timeout=2, retry=FAST_RETRY)  # starts: the bucket is found later
+    try:
+        assert "not known yet" in storage.describe()
+        with pytest.raises(StorageUnavailable) as caught:
+            storage.stat("k")
+        assert caught.value.message == SIDECAR_ABSENT
+        assert "file://./data" in caught.value.message
+        with FakeSidecar(default_bucket=gcs_bucket):  # the sidecar comes up: no restart needed
+            storage.put("k", b"v")
+            assert storage.get("k") == b"v"
+            assert storage.bucket_name == gcs_bucket
+    finally:
+        storage.close()
+
+
+def test_failing_sidecar_is_transient_at_start(
+    replit_sidecar: FakeSidecar, gcs_bucket: str
+) -> None:
+    replit_sidecar.default_bucket = gcs_bucket
+    replit_sidecar.bucket_status = 500
+    storage = ReplitStorage(timeout=2, retry=FAST_RETRY)
+    try:
+        with pytest.raises(StorageUnavailable, match="HTTP 500"):
+            storage.stat("k")
+        replit_sidecar.bucket_status = None
+        storage.put("k", b"v")
+        assert storage.get("k") == b"v"
+    finally:
+        storage.close()
 
 
 def test_silent_sidecar_does_not_hang_start_up(gcs_server: GCSServer) -> None:
     # A listener that accepts connections and never answers.
     with socket.create_server((sidecar_paths.HOST, sidecar_paths.PORT)) as silent:
         silent.listen()
-        with pytest.raises(StorageConfigError, match="not answering"):
-            ReplitStorage(timeout=0.2)  # the probe waits at most this long
+        storage = ReplitStorage(timeout=0.3, retry=FAST_RETRY)  # the probe waits at most this long
+        try:
+            with pytest.raises(StorageUnavailable, match="not answering"):
+                storage.stat("k")  # and so does every call, retries included
+        finally:
+            storage.close()
 
 
 def test_sidecar_gone_after_start_is_transient(
@@ -173,3 +202,16 @@ def test_replit_sdk_client_shares_the_bucket(backend: ReplitStorage, replit_buck
         assert caught.value.key == "shared/none"
     finally:
         client._Client__gcs_client.close()  # the SDK offers no close()
+
+
+@pytest.mark.parametrize("error", [
+    __import__("requests").exceptions.ChunkedEncodingError("Connection broken: cut"),
+    __import__("http.client").client.RemoteDisconnected("Remote end closed connection"),
+    __import__("http.client").client.IncompleteRead(b"par", 10),
+    __import__("urllib3").exceptions.ProtocolError("Connection aborted."),
+    ConnectionResetError(104, "Connection reset by peer"),
+], ids=["chunked", "remote-disconnected", "incomplete-read", "protocol", "reset"])
+def test_sdk_transport_errors_are_transient(error: BaseException) -> None:
+    with pytest.raises(StorageUnavailable, match="not answering"):
+        with replit_sdk_errors("k"):
+            raise error
