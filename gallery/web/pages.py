@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
@@ -113,15 +114,31 @@ def delete(image_id: str):
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 while the storage answers (``degraded`` if the index needs a reindex), else 503."""
+    """200 while the storage answers (``degraded`` if the index needs a reindex), else 503.
+
+    Anonymous visitors of a private gallery learn only the status: nothing of
+    what the gallery holds or where.
+    """
     rt = runtime()
     try:
         snapshot = rt.service.index.snapshot()
     except StorageError as err:
         body = {"status": "unavailable", "storage": rt.storage.scheme, "error": err.message}
-        return jsonify(body), 503
+        return _health(body), 503
     except DocumentDamaged as err:
         body = {"status": "degraded", "storage": rt.storage.scheme, "error": err.message,
                 "fix": "flask --app app gallery reindex"}
-        return jsonify(body), 200
-    return jsonify(status="ok", storage=rt.storage.scheme, images=len(snapshot.images)), 200
+        return _health(body), 200
+    return _health({"status": "ok", "storage": rt.storage.scheme, "images": len(snapshot.images)}), 200
+
+
+def _health(body: dict) -> Response:
+    """``body``, or only its status for an anonymous visitor of a private gallery."""
+    if not runtime().public:
+        try:
+            signed_in = current_user.is_authenticated
+        except (StorageError, DocumentDamaged):  # the accounts cannot be read: a stranger
+            signed_in = False
+        if not signed_in:
+            body = {"status": body["status"]}
+    return jsonify(body)
