@@ -75,6 +75,8 @@ def wants_json() -> bool:
     """Whether the client should get the JSON error shape rather than a page."""
     if request.path.startswith("/api/"):
         return True
+    if request.headers.get("Authorization", "").strip().lower().startswith("bearer"):
+        return True  # a script with an API token
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
