@@ -134,10 +134,10 @@ def announce_setup_code(rt: Runtime, *, when: str = "at start-up") -> bool:
         log.warning("Could not prepare the set-up code %s: %s", when, err.message)
         return False
     base = rt.settings["base_url"]
-    where = f"{base}/setup" if base else "the /setup page of this site"
+    where = f"{base}/setup" if base else "/setup"
     log.warning(
-        "No account exists yet. To create the first admin, open %s and type this set-up "
-        "code: %s (or run: flask --app app users create NAME --role admin)",
+        "No account exists yet. To create the first admin, open %s in a browser and type this "
+        "set-up code: %s (or run: flask --app app users create NAME --role admin)",
         where, setup_code.shown(code),
     )
     return True
@@ -313,7 +313,7 @@ def setup():
         if not setup_code.matches(expected, form.code.data or ""):
             flash("That set-up code is not right. The server printed the code in its log "
                   "when it started; type it exactly.", "error")
-            return render_template("setup.html", form=form), 403
+            return _setup_page(form, 403)
         try:
             user = rt.accounts.create_first_admin(form.username.data.strip(), form.password.data)
         except (Conflict, Forbidden):
@@ -332,4 +332,10 @@ def setup():
             return redirect(url_for("upload.form"))
     elif request.method == "POST":
         status = 400
+    return _setup_page(form, status)
+
+
+def _setup_page(form: SetupForm, status: int) -> tuple[str, int]:
+    """The set-up page; the code typed is never sent back (it must not appear in any response)."""
+    form.code.raw_data, form.code.data = None, ""
     return render_template("setup.html", form=form), status
