@@ -215,8 +215,8 @@ def init_app(app: Flask) -> None:
             g._login_user = SessionUser(user, via_token=True)  # what Flask-Login reads
         elif request.method not in ("GET", "HEAD", "OPTIONS"):
             if not current_user.is_authenticated:
-                if (request.endpoint or "") in UPLOAD_ENDPOINTS:
-                    return login_manager.unauthorized()
+                if (request.endpoint or "") in UPLOAD_ENDPOINTS or request.path.startswith("/api/"):
+                    return login_manager.unauthorized()  # every API change needs a sign-in
                 request.max_content_length = ANONYMOUS_BODY_LIMIT
             csrf.protect()
         endpoint = request.endpoint or ""

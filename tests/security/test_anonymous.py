@@ -64,6 +64,14 @@ def test_anonymous_api_upload_is_401_not_a_csrf_error(anonymous):
     assert response.json()["error"]["code"] == "not_signed_in"
 
 
+@pytest.mark.parametrize(("method", "path"), [("PATCH", "/api/v1/images/" + "0" * 32),
+                                              ("DELETE", "/api/v1/images/" + "0" * 32)])
+def test_anonymous_api_changes_are_401(anonymous, users, method, path):
+    response = anonymous.request(method, path, json={"title": "x"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_signed_in"
+
+
 @pytest.mark.parametrize("csrf", [False, True])
 def test_anonymous_api_upload_is_refused_before_its_body(base_url, anonymous, csrf):
     extra = {"X-CSRFToken": anonymous.csrf("/login")} if csrf else {}
