@@ -11,7 +11,9 @@ Stored shape::
                                 "password_hash": "scrypt:...",
                                 "created_at": "2026-01-02T03:04:05Z",
                                 "disabled": false,
-                                "session_version": 1}},
+                                "session_version": 1,
+                                "uid": "<32 hex digits, random, never reused>",
+                                "sessions": {"<session id>": {"created_at": "..."}}}},
       "tokens": {"<token id>": {"username": "...", "label": "...",
                                 "secret_sha256": "<hex>",
                                 "created_at": "...", "last_used_at": null}}
@@ -20,6 +22,17 @@ Stored shape::
 Usernames are stored lower case; passwords only as Werkzeug scrypt hashes; API
 tokens only as the SHA-256 of their random secret, so the bucket never holds
 anything that signs a person in.
+
+Sign-in sessions are listed in their user's record: a browser's cookie (and
+its remember cookie) holds ``<username>:<uid>:<session id>``, and is honoured
+only while that session id is listed. Signing out removes it; "sign out
+everywhere", a new password, a new role or disabling the account clear the
+list. Every instance reads ``users.json`` afresh (one ``stat``) on each
+request, so an ended session is refused everywhere at once. The ``uid`` is
+random and made anew for every account created, so a deleted account's
+sessions never come back with a new account of the same name. Records written
+before sessions were listed (no ``uid``, no ``sessions``) still open; they get
+a ``uid`` on their next sign-in, and their old cookies no longer sign in.
 """
 
 from __future__ import annotations
@@ -53,11 +66,17 @@ MAX_LABEL_LENGTH = 100
 TOKEN_PREFIX = "gal"
 #: ``last_used_at`` of a token is written at most this often.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: A sign-in session (and its remember cookie) ends this long after it began.
+SESSION_LIFETIME = timedelta(days=30)
+#: Most sessions kept per account; a new sign-in beyond that ends the oldest.
+MAX_SESSIONS = 50
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 _TOKEN_ID = re.compile(r"[0-9a-f]{16}")
 _TOKEN_SECRET = re.compile(r"[A-Za-z0-9_-]{43,128}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_UID = re.compile(r"[0-9a-f]{32}")
+_SESSION_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
@@ -97,9 +116,10 @@ def normalize_username(username: str) -> str | None:
 class User:
     """One account.
 
-    ``session_version`` changes whenever the password, the role or the disabled
-    flag changes; sign-in sessions carry it (see :attr:`session_id`) so those
-    changes end every older session.
+    ``uid`` is random and never reused: a new account of a deleted account's
+    name has another. ``sessions`` counts its sign-in sessions still open.
+    ``session_version`` counts the changes (password, role, disabled) that
+    ended all of its sessions.
     """
 
     username: str
@@ -108,6 +128,8 @@ class User:
     created_at: str
     disabled: bool = False
     session_version: int = 1
+    uid: str = ""
+    sessions: int = field(default=0, compare=False)
 
     @property
     def is_admin(self) -> bool:
@@ -117,10 +139,6 @@ class User:
     def is_active(self) -> bool:
         return not self.disabled
 
-    @property
-    def session_id(self) -> str:
-        """The id a sign-in session stores: ``"<username>:<session_version>"``."""
-        return f"{self.username}:{self.session_version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +187,17 @@ def _check_document(value: Any) -> dict[str, Any]:
         _require(type(record.get("disabled")) is bool, f"user {name!r} has a bad disabled flag")
         version = record.get("session_version")
         _require(type(version) is int and version >= 1, f"user {name!r} has a bad session_version")
+        uid = record.get("uid", "0" * 32)
+        _require(isinstance(uid, str) and bool(_UID.fullmatch(uid)), f"user {name!r} has a bad uid")
+        sessions = record.get("sessions", {})
+        _require(isinstance(sessions, dict), f"user {name!r} has bad sessions")
+        for sid, session in sessions.items():
+            _require(bool(_SESSION_KEY.fullmatch(sid)), f"user {name!r} has a bad session id")
+            _require(
+                isinstance(session, dict) and isinstance(session.get("created_at"), str),
+                f"user {name!r} has a bad session",
+            )
+            parse_time(session["created_at"])
     for token_id, record in tokens.items():
         _require(bool(_TOKEN_ID.fullmatch(token_id)), f"bad token id {token_id!r}")
         _require(isinstance(record, dict), f"token {token_id!r} is not an object")
@@ -196,6 +225,8 @@ def _user(name: str, record: dict[str, Any]) -> User:
         created_at=record["created_at"],
         disabled=record["disabled"],
         session_version=record["session_version"],
+        uid=record.get("uid", ""),
+        sessions=len(record.get("sessions", {})),
     )
 
 
@@ -211,6 +242,25 @@ def _token(token_id: str, record: dict[str, Any]) -> ApiToken:
 
 def _secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def _end_sessions(record: dict[str, Any]) -> None:
+    """End every sign-in session of an account (the password, role or status changed)."""
+    record["sessions"] = {}
+    record["session_version"] += 1
+
+
+def _parse_session_id(session_id: Any) -> tuple[str, str, str] | None:
+    """``(username, uid, session key)`` of a session id, or ``None`` if malformed."""
+    if not isinstance(session_id, str) or len(session_id) > 120:
+        return None
+    parts = session_id.split(":")
+    if len(parts) != 3:
+        return None
+    name, uid, key = parts
+    if normalize_username(name) != name or not _UID.fullmatch(uid) or not _SESSION_KEY.fullmatch(key):
+        return None
+    return name, uid, key
 
 
 def _active_admins(users: dict[str, Any]) -> list[str]:
@@ -320,24 +370,109 @@ class Accounts:
         return [_user(name, record) for name, record in sorted(self._users().items())]
 
     def load_session(self, session_id: str) -> User | None:
-        """The user a sign-in session belongs to, if that session is still valid.
+        """The user a sign-in session belongs to, if that session is still open.
 
-        ``None`` when the id is malformed, the user is gone or disabled, or the
-        session predates a password, role or disabled change.
+        ``None`` when the id is malformed, the user is gone, disabled or is a
+        new account of the same name, or the session was ended (signed out,
+        signed out everywhere, password, role or status changed) or is older
+        than :data:`SESSION_LIFETIME`.
 
         Raises:
             DocumentDamaged: ``users.json`` is damaged.
             StorageUnavailable: the storage did not answer.
         """
-        if not isinstance(session_id, str):
+        parsed = _parse_session_id(session_id)
+        if parsed is None:
             return None
-        name, _, version = session_id.rpartition(":")
-        if not version.isdigit() or not version.isascii():
+        name, uid, key = parsed
+        record = self._users().get(name)
+        if record is None or record["disabled"] or not record.get("uid"):
             return None
-        user = self.get(name)
-        if user is None or user.disabled or user.session_id != session_id:
+        if not hmac.compare_digest(record["uid"], uid):
             return None
-        return user
+        session = record.get("sessions", {}).get(key)
+        if session is None or self._expired(session):
+            return None
+        return _user(name, record)
+
+    def _expired(self, session: dict[str, Any]) -> bool:
+        return self._clock() - parse_time(session["created_at"]) >= SESSION_LIFETIME
+
+    def start_session(self, username: str) -> str:
+        """Open a sign-in session for an enabled account; return its id for the cookie.
+
+        Sessions past :data:`SESSION_LIFETIME` are dropped on the way, and the
+        oldest beyond :data:`MAX_SESSIONS`.
+
+        Raises:
+            NotFound: no such user.
+            Forbidden: the account is disabled.
+            DocumentDamaged: ``users.json`` is damaged.
+            StorageUnavailable: the storage did not answer.
+            Conflict: too many concurrent changes.
+        """
+        key = secrets.token_urlsafe(24)
+        now = self._now()
+
+        def change(name: str, record: dict[str, Any], doc: dict[str, Any]) -> str:
+            if record["disabled"]:
+                raise Forbidden(f"The account {name!r} is disabled.")
+            record.setdefault("uid", secrets.token_hex(16))
+            kept = {
+                sid: session
+                for sid, session in record.get("sessions", {}).items()
+                if not self._expired(session)
+            }
+            newest = sorted(kept.items(), key=lambda item: item[1]["created_at"])
+            kept = dict(newest[-(MAX_SESSIONS - 1):])
+            kept[key] = {"created_at": now}
+            record["sessions"] = kept
+            return f"{name}:{record['uid']}:{key}"
+
+        return self._change(username, change)
+
+    def end_session(self, session_id: str) -> None:
+        """End one sign-in session (signing out); unknown or ended sessions are left alone.
+
+        Raises:
+            DocumentDamaged: ``users.json`` is damaged.
+            StorageUnavailable: the storage did not answer.
+            Conflict: too many concurrent changes.
+        """
+        parsed = _parse_session_id(session_id)
+        if parsed is None:
+            return
+        name, uid, key = parsed
+
+        def mutate(doc: dict[str, Any]) -> Any:
+            record = doc["users"].get(name)
+            if record is None or record.get("uid") != uid or key not in record.get("sessions", {}):
+                return Unchanged()
+            del record["sessions"][key]
+            return None
+
+        self._doc.update(mutate)
+
+    def end_all_sessions(self, username: str) -> int:
+        """End every sign-in session of an account, on every device; return how many there were.
+
+        API tokens are not sessions: they stay until revoked.
+
+        Raises:
+            NotFound: no such user.
+            DocumentDamaged: ``users.json`` is damaged.
+            StorageUnavailable: the storage did not answer.
+            Conflict: too many concurrent changes.
+        """
+
+        def change(name: str, record: dict[str, Any], doc: dict[str, Any]) -> Any:
+            count = len(record.get("sessions", {}))
+            if not count:
+                return Unchanged(0)
+            _end_sessions(record)
+            return count
+
+        return self._change(username, change)
 
     # -- changing accounts ---------------------------------------------------------
 
@@ -354,6 +489,8 @@ class Accounts:
             "created_at": self._now(),
             "disabled": False,
             "session_version": 1,
+            "uid": secrets.token_hex(16),
+            "sessions": {},
         }
 
     def create_user(self, username: str, password: str, role: str) -> User:
@@ -368,12 +505,12 @@ class Accounts:
         name = _valid_username(username)
         _valid_role(role)
         password_hash = self._hash(_valid_password(password))
-        record = self._new_record(role, password_hash)
 
         def mutate(doc: dict[str, Any]) -> User:
             if name in doc["users"]:
                 raise Conflict(f"A user named {name!r} already exists.")
-            doc["users"][name] = dict(record)
+            record = self._new_record(role, password_hash)  # a fresh uid on every attempt
+            doc["users"][name] = record
             return _user(name, record)
 
         return self._doc.update(mutate)[0]
@@ -393,12 +530,13 @@ class Accounts:
         name = _valid_username(username)
         if self.count():
             raise Forbidden("The gallery is already set up; sign in or ask an administrator.")
-        record = self._new_record("admin", self._hash(_valid_password(password)))
+        password_hash = self._hash(_valid_password(password))
 
         def mutate(doc: dict[str, Any]) -> User:
             if doc["users"]:
                 raise Forbidden("The gallery is already set up; sign in or ask an administrator.")
-            doc["users"][name] = dict(record)
+            record = self._new_record("admin", password_hash)
+            doc["users"][name] = record
             return _user(name, record)
 
         return self._doc.update(mutate)[0]
@@ -459,7 +597,7 @@ class Accounts:
                 return Unchanged(_user(name, record))
             self._keep_an_admin(name, record, doc, "demote")
             record["role"] = role
-            record["session_version"] += 1
+            _end_sessions(record)
             return _user(name, record)
 
         return self._change(username, change)
@@ -479,7 +617,7 @@ class Accounts:
 
         def change(name: str, record: dict[str, Any], doc: dict[str, Any]) -> User:
             record["password_hash"] = password_hash
-            record["session_version"] += 1
+            _end_sessions(record)
             return _user(name, record)
 
         return self._change(username, change)
@@ -503,7 +641,7 @@ class Accounts:
             if disabled:
                 self._keep_an_admin(name, record, doc, "disable")
             record["disabled"] = disabled
-            record["session_version"] += 1
+            _end_sessions(record)
             return _user(name, record)
 
         return self._change(username, change)

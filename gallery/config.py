@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +120,28 @@ def _parse_str(raw: str) -> str:
     return raw.strip()
 
 
+def _parse_base_url(raw: str) -> str:
+    """An http(s) address without query, fragment or credentials; stored without a trailing ``/``."""
+    text = raw.strip()
+    if not text:
+        return ""
+    expected = "expected an http or https address such as https://photos.example.com"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError as err:
+        raise ValueError(expected) from err
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(expected)
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError(f"{expected}, without a query (?...) or fragment (#...)")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{expected}, without a user name or password")
+    if any(ord(c) <= 32 or ord(c) == 127 for c in text) or "\\" in text:
+        raise ValueError(f"{expected}, without spaces or control characters")
+    return text.rstrip("/")
+
+
 def _parse_visibility(raw: str) -> str:
     value = raw.strip().lower()
     if value not in ("public", "private"):
@@ -186,10 +209,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("storage_timeout", "20",
             "Seconds one storage call may wait in all, its retries included, before it "
             "answers 503.", _parse_positive_float),
+    Setting("base_url", "",
+            "The site's public address (`https://photos.example.com`). Absolute URLs are built "
+            "from it, never from a request's `Host` header; without it, URLs in the API are "
+            "root-relative.", _parse_base_url),
     Setting("login_attempts", "5",
-            "Failed sign-ins allowed per account and per address within the lockout window.",
+            "Failed sign-ins allowed for one account from one address within the window "
+            "(an address may fail 4 times as often across accounts; an account is never locked "
+            "for other addresses).",
             _parse_positive_int),
-    Setting("login_window", "900", "Lockout window for failed sign-ins, in seconds.",
+    Setting("login_window", "900", "Window for counting failed sign-ins, in seconds.",
             _parse_positive_int),
     Setting("cleanup_grace", "3600",
             "`gallery cleanup` leaves alone anything younger than this many seconds, "

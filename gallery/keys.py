@@ -12,6 +12,7 @@ Layout under the prefix::
     users.json                  accounts and API tokens (hashed)
     users.backup.json           a second copy of users.json, written after each change
     secret_key                  the generated session key
+    setup_code                  the one-time set-up code, while no account exists
     images/<id>/original        the stored original
     images/<id>/meta.json       the image's own record (reindex reads these)
     images/<id>/deleted.json    written before a delete starts: the image is going
@@ -108,6 +109,10 @@ class Keys:
     @property
     def secret(self) -> str:
         return self._key("secret_key")
+
+    @property
+    def setup_code(self) -> str:
+        return self._key("setup_code")
 
     @property
     def images_prefix(self) -> str:

@@ -129,7 +129,10 @@ def test_both_workers_share_the_session_key_and_serve_uploads(serve):
         assert first.status_code == 302
         assert first.headers["Location"].endswith("/setup")
 
-        setup = browser.post_form("/setup", {"username": "ada", "password": "correct horse battery",
+        code = re.search(r"set-up code: (\S+)", served.output())
+        assert code, f"no set-up code in the log:\n{served.output()}"
+        setup = browser.post_form("/setup", {"code": code.group(1), "username": "ada",
+                                             "password": "correct horse battery",
                                              "confirm": "correct horse battery"})
         assert setup.status_code == 302, setup.text
         assert setup.headers["Location"].endswith("/upload")

@@ -322,7 +322,8 @@ class Cleanup:
 
     def _known(self, key: str) -> bool:
         keys = self.keys
-        return (key in (keys.index, keys.users, keys.secret, keys.index_v1_backup)
+        return (key in (keys.index, keys.users, keys.secret, keys.index_v1_backup,
+                        keys.users_backup, keys.setup_code)
                 or key.startswith((keys.audit_prefix, keys.hashes_prefix)))
 
     def _survey_catalog(self, report: CleanupReport, root: Any) -> None:

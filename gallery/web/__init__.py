@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gallery.accounts import SESSION_LIFETIME
 from gallery.runtime import Runtime
 
 
@@ -27,8 +28,9 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_NAME="gallery_remember",
+        REMEMBER_COOKIE_DURATION=SESSION_LIFETIME,  # the session it restores ends then too
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
-        WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth.csrf_protect (Bearer calls skip it)
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth's guard (valid Bearer calls skip it)
         JSON_SORT_KEYS=False,
     )
     if settings["trusted_proxies"]:
@@ -37,6 +39,9 @@ def init_app(app: Flask, runtime: Runtime) -> None:
 
     from gallery.web import admin, api, auth, errors, media, pages, upload
 
+    from gallery.web.views import site_url
+
+    app.add_template_global(site_url)
     auth.init_app(app)
     session.wrap_sessions(app)  # around the session interface auth installed
     errors.init_app(app)

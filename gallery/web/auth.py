@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+import logging
+
+import click
+from flask import (Blueprint, Flask, Response, flash, g, redirect, render_template, request,
+                   url_for)
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from gallery import setup_code
 from gallery.accounts import User
-from gallery.errors import Conflict, Forbidden, GalleryError, NotFound, NotSignedIn
+from gallery.documents import DocumentDamaged
+from gallery.errors import (Conflict, Forbidden, GalleryError, NotFound, NotSignedIn,
+                            StorageError)
+from gallery.runtime import Runtime
 from gallery.web.context import runtime, safe_next
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -20,21 +30,29 @@ login_manager = LoginManager()
 
 #: Endpoints reachable before any account exists, and by anonymous visitors of a private gallery.
 _OPEN_ENDPOINTS = {"auth.setup", "auth.login", "static", "pages.healthz"}
+#: Endpoints that take uploads: an anonymous request is refused before its body is read.
+UPLOAD_ENDPOINTS = {"api.create_image", "upload.form"}
+#: Most bytes a request body may have before anybody signed in (sign-in and set-up forms).
+ANONYMOUS_BODY_LIMIT = 64 * 1024
+#: What the set-up throttle counts wrong codes under (no username looks like this).
+SETUP_ACCOUNT = "(set-up code)"
 
 
 class SessionUser(UserMixin):
     """A domain user as Flask-Login sees it.
 
-    The session id carries the user's ``session_version``, so changing the
-    password, the role or disabling the account ends existing sessions.
+    ``session_id`` is the sign-in session the browser holds (see
+    :meth:`gallery.accounts.Accounts.load_session`); it is ``None`` for a
+    request authenticated by an API token.
     """
 
-    def __init__(self, user: User, via_token: bool = False) -> None:
+    def __init__(self, user: User, session_id: str | None = None, via_token: bool = False) -> None:
         self.user = user
+        self.session_id = session_id
         self.via_token = via_token
 
-    def get_id(self) -> str:
-        return self.user.session_id
+    def get_id(self) -> str | None:
+        return self.session_id
 
     @property
     def username(self) -> str:
@@ -60,6 +78,7 @@ class LoginForm(FlaskForm):
 
 
 class SetupForm(FlaskForm):
+    code = StringField("Set-up code", validators=[DataRequired(), Length(max=64)])
     username = StringField("Admin username", validators=[DataRequired(), Length(max=40)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=1024)])
     confirm = PasswordField(
@@ -67,11 +86,26 @@ class SetupForm(FlaskForm):
     )
 
 
+class ConfirmForm(FlaskForm):
+    """Nothing but the CSRF token: for POST buttons."""
+
+
+def _bearer_header() -> str | None:
+    """The token of an ``Authorization: Bearer`` header (maybe empty), or ``None`` without one."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions whose cookie is ``Secure`` whenever the request came over https.
 
     Media of a public gallery is the same for everybody: no session is opened
-    for it, so its responses do not vary by cookie and shared caches can keep them.
+    for it, so its responses do not vary by cookie and shared caches can keep
+    them. A request that carries an API token is signed in by that token alone:
+    its cookies are not read and none are set.
     """
 
     def get_cookie_secure(self, app: Flask) -> bool:
@@ -80,15 +114,44 @@ class SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
         if request.path.startswith("/media/") and app.extensions["gallery"].public:
             return self.make_null_session(app)
+        if _bearer_header() is not None:
+            return self.make_null_session(app)
         return super().open_session(app, request)
 
 
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip()
+def announce_setup_code(rt: Runtime, *, when: str = "at start-up") -> bool:
+    """While no account exists, make sure a set-up code exists and print it to the log.
+
+    Returns whether it was printed. Storage trouble is logged, never raised: the
+    set-up page makes the code itself when it is first needed.
+    """
+    try:
+        if rt.accounts.count():
+            setup_code.discard(rt.storage, rt.keys)
+            return False
+        code, _ = setup_code.ensure(rt.storage, rt.keys)
+    except (StorageError, DocumentDamaged) as err:
+        log.warning("Could not prepare the set-up code %s: %s", when, err.message)
+        return False
+    base = rt.settings["base_url"]
+    where = f"{base}/setup" if base else "/setup"
+    log.warning(
+        "No account exists yet. To create the first admin, open %s in a browser and type this "
+        "set-up code: %s (or run: flask --app app users create NAME --role admin)",
+        where, setup_code.shown(code),
+    )
+    return True
+
+
+def _under_flask_command() -> bool:
+    """Whether the app is being built for a ``flask ...`` command (users create, doctor ...)."""
+    return click.get_current_context(silent=True) is not None
+
+
+def sign_in(user: User, remember: bool = False) -> None:
+    """Open a new sign-in session for ``user`` and put it in this browser's cookies."""
+    session_id = runtime().accounts.start_session(user.username)
+    login_user(SessionUser(user, session_id), remember=remember)
 
 
 def init_app(app: Flask) -> None:
@@ -120,19 +183,14 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     has_users = {"known": False}
+    announced = {"done": False}
+    if not _under_flask_command():
+        announced["done"] = announce_setup_code(app.extensions["gallery"])
 
     @login_manager.user_loader
     def load_user(session_id: str) -> SessionUser | None:
         user = runtime().accounts.load_session(session_id)
-        return SessionUser(user) if user else None
-
-    @login_manager.request_loader
-    def load_from_token(_request) -> SessionUser | None:
-        token = _bearer_token()
-        if not token:
-            return None
-        user = runtime().accounts.authenticate_token(token)
-        return SessionUser(user, via_token=True) if user else None
+        return SessionUser(user, session_id) if user else None
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Response:
@@ -142,18 +200,32 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def guard() -> Response | None:
-        """CSRF for cookie sessions, first-run set-up, and the private-gallery gate."""
-        token = _bearer_token()
+        """Who is asking, before anything reads the body; then CSRF, set-up and the private gate.
+
+        A request with ``Authorization: Bearer`` is signed in by that token
+        alone (never by a cookie) and skips CSRF; an unknown token is a 401.
+        Anonymous uploads are refused before their bodies are read, and other
+        anonymous bodies are capped at :data:`ANONYMOUS_BODY_LIMIT`.
+        """
+        token = _bearer_header()
         if token is not None:
-            if not current_user.is_authenticated:
+            user = runtime().accounts.authenticate_token(token) if token else None
+            if user is None:
                 raise NotSignedIn("The API token is missing, unknown or revoked.")
-        else:
+            g._login_user = SessionUser(user, via_token=True)  # what Flask-Login reads
+        elif request.method not in ("GET", "HEAD", "OPTIONS"):
+            if not current_user.is_authenticated:
+                if (request.endpoint or "") in UPLOAD_ENDPOINTS or request.path.startswith("/api/"):
+                    return login_manager.unauthorized()  # every API change needs a sign-in
+                request.max_content_length = ANONYMOUS_BODY_LIMIT
             csrf.protect()
         endpoint = request.endpoint or ""
         if endpoint in _OPEN_ENDPOINTS:
             return None
         if not has_users["known"]:
             if runtime().accounts.count() == 0:
+                if not announced["done"]:
+                    announced["done"] = announce_setup_code(runtime(), when="for the set-up page")
                 if request.path.startswith("/api/"):
                     raise NotSignedIn("No account exists yet: open /setup to create the first admin.")
                 return redirect(url_for("auth.setup"))
@@ -180,15 +252,14 @@ def login():
         rt = runtime()
         address = request.remote_addr or "unknown"
         username = form.username.data.strip()
-        rt.throttle.check(username, address)
+        attempt = rt.throttle.reserve(username, address)  # counted before the password is checked
         user = rt.accounts.authenticate(username, form.password.data)
         if user is None:
-            rt.throttle.record_failure(username, address)
             flash("Wrong username or password.", "error")
             status = 401
         else:
-            rt.throttle.record_success(username, address)
-            login_user(SessionUser(user), remember=bool(form.remember.data))
+            rt.throttle.succeeded(attempt)
+            sign_in(user, remember=bool(form.remember.data))
             return redirect(target)
     elif request.method == "POST":
         status = 400
@@ -197,9 +268,33 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End this browser's session everywhere (its remember cookie too), then forget it here."""
+    if current_user.is_authenticated and current_user.session_id:
+        runtime().accounts.end_session(current_user.session_id)
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("pages.index"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return render_template("account.html", user=current_user.user, form=ConfirmForm())
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """End every session of the signed-in user, on every device (this one too)."""
+    form = ConfirmForm()
+    if not form.validate():
+        raise Forbidden("The form expired; reload the page and try again.")
+    ended = runtime().accounts.end_all_sessions(current_user.username)
+    runtime().audit.record(current_user.username, "user.sign_out_everywhere",
+                           current_user.username, sessions=ended)
+    logout_user()
+    flash(f"Signed out everywhere ({ended} session{'' if ended == 1 else 's'} ended).", "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -211,6 +306,14 @@ def setup():
     form = SetupForm()
     status = 200
     if form.validate_on_submit():
+        attempt = rt.throttle.reserve(SETUP_ACCOUNT, request.remote_addr or "unknown")
+        expected, made = setup_code.ensure(rt.storage, rt.keys)
+        if made:
+            announce_setup_code(rt, when="for the set-up page")
+        if not setup_code.matches(expected, form.code.data or ""):
+            flash("That set-up code is not right. The server printed the code in its log "
+                  "when it started; type it exactly.", "error")
+            return _setup_page(form, 403)
         try:
             user = rt.accounts.create_first_admin(form.username.data.strip(), form.password.data)
         except (Conflict, Forbidden):
@@ -222,9 +325,17 @@ def setup():
             flash(err.message, "error")
             status = err.status
         else:
-            login_user(SessionUser(user))
+            rt.throttle.succeeded(attempt)
+            setup_code.discard(rt.storage, rt.keys)
+            sign_in(user)
             flash(f"Welcome, {user.username}. Your gallery is ready: upload some images.", "info")
             return redirect(url_for("upload.form"))
     elif request.method == "POST":
         status = 400
+    return _setup_page(form, status)
+
+
+def _setup_page(form: SetupForm, status: int) -> tuple[str, int]:
+    """The set-up page; the code typed is never sent back (it must not appear in any response)."""
+    form.code.raw_data, form.code.data = None, ""
     return render_template("setup.html", form=form), status

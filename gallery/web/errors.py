@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from gallery.documents import DocumentDamaged
 from gallery.errors import GalleryError, StorageError
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,49 @@ _HTTP_MESSAGES = {
 }
 
 
+#: What visitors read for errors whose own message names storage internals.
+_PUBLIC_MESSAGES = {
+    "document_damaged": "Stored data of the gallery is damaged; an administrator can repair it "
+                        "(the health checks say how).",
+}
+
+#: A quoted object key of the bucket inside a message (``'site/users.json'``).
+_QUOTED_KEY = re.compile(
+    r"'[^'\n]*(?:index\.json|users\.json|secret_key|setup_code|"
+    r"(?:images|throttle|audit|doctor)/[^'\n]*)'"
+)
+
+
+def public_message(err: GalleryError) -> str:
+    """The message of ``err`` fit for any visitor: no file path, bucket or object key in it.
+
+    Storage errors and every 5xx get their kind's fixed message (the full one
+    goes to the log); others have quoted object keys and the storage location
+    taken out.
+    """
+    if isinstance(err, (StorageError, DocumentDamaged)) or err.status >= 500:
+        return _PUBLIC_MESSAGES.get(err.code) or type(err).default_message
+    message = _QUOTED_KEY.sub("stored data", err.message)
+    for location in _locations():
+        message = message.replace(location, "the storage")
+    return message
+
+
+def _locations() -> list[str]:
+    """The storage's folder or bucket, as it could appear in a message."""
+    inner = current_app.extensions["gallery"].storage
+    while hasattr(inner, "inner"):  # wrappers (retries, faults) keep the real backend inside
+        inner = inner.inner
+    found = [str(getattr(inner, name, "") or "") for name in ("root", "bucket_name")]
+    return [value for value in found if len(value) > 1]
+
+
 def wants_json() -> bool:
     """Whether the client should get the JSON error shape rather than a page."""
     if request.path.startswith("/api/"):
         return True
+    if request.headers.get("Authorization", "").strip().lower().startswith("bearer"):
+        return True  # a script with an API token
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
@@ -67,7 +108,7 @@ def init_app(app: Flask) -> None:
     def handle_gallery_error(err: GalleryError) -> Response:
         if err.status >= 500:
             log.warning("%s: %s", type(err).__name__, err.message, exc_info=isinstance(err, StorageError))
-        return error_response(err.status, err.code, err.message, err.headers())
+        return error_response(err.status, err.code, public_message(err), err.headers())
 
     @app.errorhandler(CSRFError)
     def handle_csrf(err: CSRFError) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
@@ -110,14 +111,29 @@ def delete(image_id: str):
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 when pages can be served; 503 with ``Retry-After`` naming the failing parts."""
+    """200 when pages can be served; 503 with ``Retry-After`` naming the failing parts.
+
+    Anonymous visitors of a private gallery learn only the status.
+    """
     from gallery.operations.doctor import health
 
     rt = runtime()
     report = health(rt)
-    response = jsonify(report.to_json(rt.storage.scheme))
+    response = _health(report.to_json(rt.storage.scheme))
     response.headers["Cache-Control"] = "no-store"
     if report.ok:
         return response, 200
     response.headers["Retry-After"] = str(report.retry_after)
     return response, 503
+
+
+def _health(body: dict) -> Response:
+    """``body``, or only its status for an anonymous visitor of a private gallery."""
+    if not runtime().public:
+        try:
+            signed_in = current_user.is_authenticated
+        except (StorageError, DocumentDamaged):  # the accounts cannot be read: a stranger
+            signed_in = False
+        if not signed_in:
+            body = {"status": body["status"]}
+    return jsonify(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import url_for
+from flask import current_app, has_request_context, request, url_for
 
 from gallery.units import human_size
 
@@ -17,14 +17,29 @@ _PUBLIC_FIELDS = (
 )
 
 
-def image_urls(image: dict[str, Any], *, external: bool = False) -> dict[str, Any]:
-    """The page, original and thumbnail URLs of an image."""
+def site_url(endpoint: str, **values: Any) -> str:
+    """The URL of ``endpoint``: absolute from ``GALLERY_BASE_URL`` when set, else root-relative.
+
+    Never built from the request's ``Host`` header, which the client chooses.
+    """
+    path = url_for(endpoint, **values)
+    base = current_app.extensions["gallery"].settings["base_url"]
+    if not base:
+        return path
+    root = request.script_root if has_request_context() else ""
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return base + path
+
+
+def image_urls(image: dict[str, Any]) -> dict[str, Any]:
+    """The page, original and thumbnail URLs of an image (see :func:`site_url`)."""
     image_id = image["id"]
     return {
-        "page": url_for("pages.image", image_id=image_id, _external=external),
-        "original": url_for("media.original", image_id=image_id, _external=external),
+        "page": site_url("pages.image", image_id=image_id),
+        "original": site_url("media.original", image_id=image_id),
         "thumbnails": {
-            name: url_for("media.variant", image_id=image_id, variant=name, _external=external)
+            name: site_url("media.variant", image_id=image_id, variant=name)
             for name in image.get("variants", {})
         },
     }
@@ -37,7 +52,7 @@ def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:
         name: {"width": v["w"], "height": v["h"], "size": v["size"]}
         for name, v in image.get("variants", {}).items()
     }
-    body["urls"] = image_urls(image, external=True)
+    body["urls"] = image_urls(image)
     body.update(extra)
     return body
 

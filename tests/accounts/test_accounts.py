@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
 
 import gallery.accounts as accounts_module
-from gallery.accounts import Accounts, User
+from gallery.accounts import MAX_SESSIONS, SESSION_LIFETIME, Accounts, User
 from gallery.documents import DocumentDamaged
 from gallery.errors import (
     BadRequest,
@@ -60,7 +62,9 @@ def test_create_user_stores_a_lower_case_name_and_only_a_hash(
         created_at="2026-01-02T03:04:05Z",
         disabled=False,
         session_version=1,
+        uid=user.uid,
     )
+    assert re.fullmatch(r"[0-9a-f]{32}", user.uid)
     assert not user.is_admin
     assert accounts.get("ALICE.SMITH-2") == user
     assert accounts.count() == 1
@@ -238,12 +242,13 @@ def test_changing_an_unknown_user_is_not_found(accounts: Accounts, admin: User, 
 
 
 def test_set_password_replaces_it_and_ends_sessions(accounts: Accounts, admin: User):
+    session = accounts.start_session("admin")
     changed = accounts.set_password("ADMIN", "a new password")
     assert changed.session_version == admin.session_version + 1
     assert accounts.authenticate("admin", PASSWORD) is None
     assert accounts.authenticate("admin", "a new password") == changed
-    assert accounts.load_session(admin.session_id) is None
-    assert accounts.load_session(changed.session_id) == changed
+    assert accounts.load_session(session) is None
+    assert accounts.load_session(accounts.start_session("admin")) == changed
     with pytest.raises(BadRequest):
         accounts.set_password("admin", "short")
 
@@ -251,25 +256,88 @@ def test_set_password_replaces_it_and_ends_sessions(accounts: Accounts, admin: U
 def test_disabling_blocks_sign_in_sessions_and_tokens(accounts: Accounts, admin: User):
     bob = accounts.create_user("bob", PASSWORD, "uploader")
     token, _ = accounts.create_token("bob", "")
+    session = accounts.start_session("bob")
     disabled = accounts.set_disabled("bob", True)
     assert disabled.disabled and disabled.session_version == bob.session_version + 1
     assert accounts.authenticate("bob", PASSWORD) is None
     assert accounts.authenticate_token(token) is None
-    assert accounts.load_session(disabled.session_id) is None
+    assert accounts.load_session(session) is None
+    with pytest.raises(Forbidden):
+        accounts.start_session("bob")
     enabled = accounts.set_disabled("bob", False)
     assert accounts.authenticate("bob", PASSWORD) == enabled
     assert accounts.authenticate_token(token) == enabled
-    assert accounts.load_session(bob.session_id) is None
+    assert accounts.load_session(session) is None  # enabling again does not revive it
+
+
+def test_each_sign_in_is_its_own_session_and_ends_alone(accounts: Accounts, admin: User):
+    laptop, phone = accounts.start_session("admin"), accounts.start_session("admin")
+    assert laptop != phone
+    assert accounts.load_session(laptop) == admin == accounts.load_session(phone)
+    assert accounts.get("admin").sessions == 2
+    accounts.end_session(laptop)
+    assert accounts.load_session(laptop) is None
+    assert accounts.load_session(phone) == admin
+    accounts.end_session(laptop)  # twice is fine
+    assert accounts.end_all_sessions("admin") == 1
+    assert accounts.load_session(phone) is None
+    assert accounts.end_all_sessions("admin") == 0
+
+
+def test_a_new_account_of_a_deleted_name_has_none_of_its_sessions(accounts: Accounts, admin: User):
+    bob = accounts.create_user("bob", PASSWORD, "uploader")
+    session = accounts.start_session("bob")
+    accounts.delete_user("bob")
+    again = accounts.create_user("bob", PASSWORD, "uploader")
+    assert again.uid != bob.uid
+    assert accounts.load_session(session) is None
+    name, _, key = session.split(":")
+    assert accounts.load_session(f"{name}:{again.uid}:{key}") is None
+
+
+def test_sessions_end_after_their_lifetime(accounts: Accounts, admin: User, clock: FakeClock):
+    session = accounts.start_session("admin")
+    clock.advance(SESSION_LIFETIME.total_seconds() - 1)
+    assert accounts.load_session(session) == admin
+    clock.advance(1)
+    assert accounts.load_session(session) is None
+
+
+def test_the_oldest_sessions_give_way_beyond_the_most_kept(
+    accounts: Accounts, admin: User, clock: FakeClock
+):
+    first = accounts.start_session("admin")
+    for _ in range(MAX_SESSIONS):
+        clock.advance(1)
+        accounts.start_session("admin")
+    assert accounts.get("admin").sessions == MAX_SESSIONS
+    assert accounts.load_session(first) is None
 
 
 @pytest.mark.parametrize(
-    "session_id", ["", "admin", "admin:", "admin:x", "nobody:1", "admin:2", ":1", "admin:٢", None]
+    "session_id", ["", "admin", "admin:1", "admin:x:y", "nobody:" + "0" * 32 + ":" + "a" * 32,
+                   ":" + "0" * 32 + ":" + "a" * 32, "admin:٢", None, 7]
 )
-def test_load_session_refuses_anything_but_the_current_session(
+def test_load_session_refuses_anything_but_an_open_session(
     accounts: Accounts, admin: User, session_id
 ):
     assert accounts.load_session(session_id) is None
-    assert accounts.load_session("admin:1") == admin
+    good = accounts.start_session("admin")
+    assert accounts.load_session(good) == admin
+    name, uid, key = good.split(":")
+    assert accounts.load_session(f"{name}:{uid}:{'A' * 32}") is None
+    assert accounts.load_session(f"{name}:{'f' * 32}:{key}") is None
+
+
+def test_a_document_of_an_earlier_release_opens_and_gets_a_uid_at_sign_in(
+    accounts: Accounts, storage: HookedStorage, keys: Keys
+):
+    storage.put(keys.users, orjson.dumps({"users": {"admin": GOOD_USER}, "tokens": {}}))
+    old = accounts.get("admin")
+    assert old is not None and old.uid == "" and old.sessions == 0
+    assert accounts.load_session("admin:1") is None  # a cookie of that release
+    session = accounts.start_session("admin")
+    assert accounts.load_session(session).uid == session.split(":")[1]
 
 
 # --- signing in -------------------------------------------------------------------------

@@ -43,7 +43,7 @@ THROTTLE_WORKER = PRELUDE + textwrap.dedent(
     from gallery.throttle import LoginThrottle
     throttle = LoginThrottle(storage, keys, attempts=1000, window=3600)
     for _ in range({FAILURES_EACH}):
-        throttle.record_failure("alice", "203.0.113.7")
+        throttle.reserve("alice", "203.0.113.7")
     """
 )
 
@@ -96,7 +96,7 @@ def run_together(code: str, folder: Path, meeting: Path) -> list[str]:
     return [out.strip() for out, _ in outputs]
 
 
-def test_failures_recorded_by_two_processes_are_all_counted(tmp_path: Path):
+def test_attempts_reserved_by_several_processes_are_all_counted(tmp_path: Path):
     run_together(THROTTLE_WORKER, tmp_path / "bucket", tmp_path / "meeting")
     storage = FileStorage(tmp_path / "bucket")
     throttle = LoginThrottle(storage, Keys("site/"), attempts=1000, window=3600)

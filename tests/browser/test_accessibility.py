@@ -20,6 +20,24 @@ def test_setup_page(page, axe, color_scheme):
     axe(page, "the first-run set-up page")
 
 
+def test_setup_page_with_a_wrong_code(page, axe, color_scheme):
+    page.goto("/setup")
+    page.get_by_label("Set-up code").fill("AAAA-BBBB-CCCC-DDDD")
+    page.get_by_label("Admin username").fill("ada")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Repeat password").fill("correct horse battery")
+    page.get_by_role("button", name="Create admin").click()
+    expect(page.get_by_role("status")).to_contain_text("set-up code is not right")
+    axe(page, "the set-up page after a wrong code")
+
+
+def test_account_page(page, axe, users, color_scheme):
+    pages.sign_in(page, *ADMIN)
+    page.goto("/account")
+    expect(page.get_by_role("button", name="Sign out everywhere")).to_be_visible()
+    axe(page, "the account page")
+
+
 def test_login_page(page, axe, users, color_scheme):
     page.goto("/login")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()

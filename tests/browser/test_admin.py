@@ -87,7 +87,8 @@ def test_delete_selected_with_nothing_selected_asks_for_a_selection(tab, add_ima
 
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/images", "/admin/users", "/admin/tokens",
-                                  "/admin/cleanup", "/admin/reindex", "/admin/doctor", "/admin/audit"])
+                                  "/admin/cleanup", "/admin/reindex", "/admin/doctor", "/admin/audit",
+                                  "/admin/export"])
 def test_admin_pages_pass_axe(tab, axe, runtime, add_image, path):
     add_image("harbour.png")
     runtime.accounts.create_token("bob", "backup")

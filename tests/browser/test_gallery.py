@@ -158,6 +158,38 @@ def test_sign_out(page, users):
     expect(page).to_have_url(re.compile(r"/login"))
 
 
+def test_first_run_set_up_with_the_code_from_the_log(page, runtime):
+    from gallery import setup_code
+
+    page.goto("/")
+    expect(page).to_have_url(at("/setup"))
+    code = setup_code.shown(setup_code.read(runtime.storage, runtime.keys))
+    page.get_by_label("Set-up code").fill(code)
+    page.get_by_label("Admin username").fill(ADMIN[0])
+    page.get_by_label("Password", exact=True).fill(ADMIN[1])
+    page.get_by_label("Repeat password").fill(ADMIN[1])
+    page.get_by_role("button", name="Create admin").click()
+    expect(page).to_have_url(at("/upload"))
+    expect(page.locator("header")).to_contain_text(ADMIN[0])
+
+
+def test_sign_out_everywhere_from_the_account_page(page, context, browser, base_url, users):
+    pages.sign_in(page, *ADMIN)
+    other = browser.new_context(base_url=base_url)
+    try:
+        elsewhere = other.new_page()
+        pages.sign_in(elsewhere, *ADMIN)
+        page.goto("/")
+        page.locator("header").get_by_role("link", name=re.compile(ADMIN[0])).click()
+        expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+        page.get_by_role("button", name="Sign out everywhere").click()
+        expect(page.get_by_role("status")).to_contain_text("Signed out everywhere")
+        elsewhere.goto("/upload")
+        expect(elsewhere).to_have_url(re.compile(r"/login"))
+    finally:
+        other.close()
+
+
 @pytest.mark.parametrize("settings", [{"page_size": 16}])
 def test_infinite_scroll_loads_the_next_pages(page, seed, settings):
     images = seed(40, small=True)

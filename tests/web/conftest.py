@@ -34,6 +34,12 @@ def app(storage, settings):
 
 
 @pytest.fixture
+def runtime(app):
+    """The app's runtime: the domain behind the pages."""
+    return app.extensions["gallery"]
+
+
+@pytest.fixture
 def base_url(app) -> Iterator[str]:
     with serve(app) as url:
         yield url

@@ -78,7 +78,9 @@ def test_upload_field_is_required(uploader):
 
 
 def test_anonymous_cannot_upload(anonymous):
-    assert_error(post_image(anonymous, "a.jpg", img.jpeg(), headers={"X-CSRFToken": "x"}), 400)
+    # Without a sign-in the answer is 401, whatever the CSRF token.
+    assert_error(post_image(anonymous, "a.jpg", img.jpeg(), headers={"X-CSRFToken": "x"}), 401,
+                 "not_signed_in")
     token = anonymous.csrf("/login")
     response = anonymous.request("POST", "/api/v1/images", files={"file": ("a.jpg", img.jpeg())},
                                  headers={"X-CSRFToken": token})

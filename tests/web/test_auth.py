@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from gallery import setup_code
 from tests.web.conftest import ADMIN, UPLOADER
 
 
-def test_first_visit_goes_to_setup_and_creates_the_admin(make_client):
+def test_first_visit_goes_to_setup_and_creates_the_admin(make_client, runtime):
     client = make_client()
     response = client.get("/")
     assert response.status_code == 302
@@ -17,10 +18,13 @@ def test_first_visit_goes_to_setup_and_creates_the_admin(make_client):
     assert page.status_code == 200
     assert "Create the first admin" in page.text
 
+    code = setup_code.read(runtime.storage, runtime.keys)
     response = client.post_form(
-        "/setup", {"username": "Ada", "password": "long enough pw", "confirm": "long enough pw"}
+        "/setup", {"code": code, "username": "Ada", "password": "long enough pw",
+                   "confirm": "long enough pw"}
     )
     assert response.status_code == 302
+    assert setup_code.read(runtime.storage, runtime.keys) is None  # used up
     # Signed in straight away, as an admin.
     page = client.get("/")
     assert page.status_code == 200
@@ -35,8 +39,8 @@ def test_first_visit_goes_to_setup_and_creates_the_admin(make_client):
 
 def test_setup_rejects_mismatched_passwords(make_client):
     client = make_client()
-    response = client.post_form("/setup", {"username": "ada", "password": "long enough pw",
-                                           "confirm": "different pw!"})
+    response = client.post_form("/setup", {"code": "ABCD", "username": "ada",
+                                           "password": "long enough pw", "confirm": "different pw!"})
     assert response.status_code == 400
     assert "The passwords differ." in response.text
 

@@ -7,6 +7,7 @@ from itertools import chain
 
 from flask import Response, render_template, request
 
+from gallery.errors import BadRequest
 from gallery.web.admin.common import ConfirmForm, bp, me
 from gallery.web.context import runtime
 
@@ -42,10 +43,14 @@ def reindex():
     return render_template("admin/reindex.html", report=None, form=form)
 
 
-@bp.get("/doctor")
+@bp.route("/doctor", methods=["GET", "POST"])
 def doctor():
-    """The health checks of ``gallery doctor``: settings, storage, codecs, index, accounts."""
-    return render_template("admin/doctor.html", checks=runtime().operations.doctor())
+    """GET: a button; POST: the checks of ``gallery doctor`` (they write a probe object)."""
+    form = ConfirmForm()
+    checks = None
+    if request.method == "POST" and form.validate():
+        checks = runtime().operations.doctor()
+    return render_template("admin/doctor.html", checks=checks, form=form)
 
 
 @bp.get("/audit")
@@ -54,9 +59,21 @@ def audit_log():
                            limit=AUDIT_PAGE)
 
 
-@bp.get("/export.zip")
+@bp.get("/export")
+def export():
+    """A button that starts the download: the export is made only by a POST with CSRF."""
+    return render_template("admin/export.html", form=ConfirmForm())
+
+
+@bp.post("/export.zip")
 def export_zip() -> Response:
-    """The whole gallery as a zip, streamed as it is built (never held in memory)."""
+    """The whole gallery as a zip, streamed as it is built (never held in memory).
+
+    A POST, so that no link from another site can start it: it reads every
+    original and writes an audit entry.
+    """
+    if not ConfirmForm().validate():
+        raise BadRequest("The form expired; reload the export page and try again.")
     chunks = runtime().operations.iter_export_zip(actor=me())
     # The first chunk is made here, before the status line is sent: a damaged
     # index or a storage outage then gets its proper error page, not a cut-off download.

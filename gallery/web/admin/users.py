@@ -1,4 +1,4 @@
-"""Admin: accounts -- create, change role, reset password, disable, enable, delete."""
+"""Admin: accounts -- create, change role, reset password, sign out everywhere, disable, delete."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
@@ -15,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from gallery.accounts import MAX_PASSWORD_LENGTH, ROLES, User
 from gallery.errors import Forbidden, GalleryError, NotFound
 from gallery.web.admin.common import ConfirmForm, audit, bp, flash_refusal, form_errors, me
-from gallery.web.auth import SessionUser
+from gallery.web.auth import sign_in
 from gallery.web.context import runtime
 
 
@@ -125,12 +124,28 @@ def set_password(username: str):
         user = _user(username)
         changed = runtime().accounts.set_password(user.username, form.password.data)
         if changed.username == me():  # keep the admin who changed their own password signed in
-            login_user(SessionUser(changed))
+            sign_in(changed)
         return changed.username, {}
 
     return _change(
         "user.password", apply, f"New password set for {username}; their sessions have ended."
     )
+
+
+@bp.post("/users/<username>/sessions/end")
+def end_sessions(username: str):
+    """Sign a user out everywhere: every browser session and remember cookie ends at once."""
+    form = ConfirmForm()
+    if not form.validate():
+        flash(form_errors(form), "error")
+        return _list(status=400)
+
+    def apply() -> tuple[str, dict[str, Any]]:
+        user = _user(username)
+        return user.username, {"sessions": runtime().accounts.end_all_sessions(user.username)}
+
+    return _change("user.sign_out_everywhere", apply,
+                   f"Signed {username} out everywhere: every session of theirs has ended.")
 
 
 def _set_disabled(username: str, disabled: bool):

@@ -1,16 +1,10 @@
-"""Fixtures for the admin pages: the runtime behind the app, and images stored through it."""
+"""Fixtures for the admin pages: images stored through the runtime behind the app."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.web.images import distinct_png
-
-
-@pytest.fixture
-def runtime(app):
-    """The app's runtime: the domain the admin pages drive."""
-    return app.extensions["gallery"]
 
 
 @pytest.fixture

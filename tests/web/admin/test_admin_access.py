@@ -16,7 +16,8 @@ PAGES = [
     ("/admin/cleanup/run", "Clean up now?"),
     ("/admin/reindex", "Rebuild the index?"),
     ("/admin/audit", "Audit log"),
-    ("/admin/doctor", "checks passed"),
+    ("/admin/doctor", "Run the checks"),
+    ("/admin/export", "Download the export"),
     ("/admin/images/delete?ids=" + "0" * 32, "already gone"),
 ]
 
@@ -39,8 +40,10 @@ def test_only_admins_get_in(anonymous, uploader, admin, path, text):
 
 
 def test_export_needs_an_admin(anonymous, uploader):
-    assert anonymous.get("/admin/export.zip").status_code == 302
-    assert uploader.get("/admin/export.zip").status_code == 403
+    token = anonymous.csrf("/login")
+    assert anonymous.request("POST", "/admin/export.zip", data={"csrf_token": token}).status_code == 302
+    response = uploader.post_form("/admin/export.zip", form_page="/upload")
+    assert response.status_code == 403
 
 
 def test_posts_need_an_admin(uploader, runtime):
