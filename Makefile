@@ -32,6 +32,7 @@ $(AXE): tests/browser/package-lock.json
 	fi
 
 test: $(STAMP) $(AXE)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -26,7 +26,6 @@ import hashlib
 import io
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,14 +38,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gallery.catalog.model import bucket_of  # noqa: E402
-from gallery.clock import format_timestamp  # noqa: E402
-from gallery.images.record import ImageRecord, Variant  # noqa: E402
-from gallery.images.service import Images  # noqa: E402
-from gallery.imaging import Limits  # noqa: E402
-from gallery.keys import Keys  # noqa: E402
-from gallery.storage.base import Storage  # noqa: E402
-from tests.support.counting import CountingStorage  # noqa: E402
+from gallery.catalog.model import bucket_of
+from gallery.clock import format_timestamp
+from gallery.images.record import ImageRecord, Variant
+from gallery.images.service import Images
+from gallery.imaging import Limits
+from gallery.keys import Keys
+from gallery.storage.base import Storage
+from tests.support.counting import CountingStorage
 
 KEYS = Keys("")
 UPLOADS = 7
@@ -248,9 +247,8 @@ print(f"{peak:.0f} {max(timings):.0f} {cold:.0f}")
 
 def worker_memory(size: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as folder:
-        from gallery.storage.local import FileStorage
-
         from gallery.accounts import Accounts
+        from gallery.storage.local import FileStorage
 
         storage = FileStorage(folder)
         seed(storage, size)
@@ -291,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
 
             with tempfile.TemporaryDirectory(prefix="bench-catalog-") as folder:
                 made = iter(range(100))
-                rows += run_backend("file", lambda: FileStorage(f"{folder}/{next(made)}"), sizes,
+                rows += run_backend("file", lambda folder=folder, made=made: FileStorage(
+                    f"{folder}/{next(made)}"), sizes,
                                     args.import_files)
         elif backend == "gcs":
             from tests.support.gcs_server import GCSServer, emulator_env

@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, _, _, _, target in CASES:
             ours = results[(name, "gallery")]
             base = results[(name, "baseline")]
-            ratios = [a["rps"] / b["rps"] for a, b in zip(ours, base)]
+            ratios = [a["rps"] / b["rps"] for a, b in zip(ours, base, strict=True)]
             ratio = statistics.median(ratios)
             verdict = "ok" if ratio >= target else "BELOW"
             cpu_ours = statistics.median(r["cpu_us"] for r in ours)

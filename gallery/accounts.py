@@ -48,8 +48,8 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gallery.clock import parse_timestamp, utcnow
 from gallery.accounts_backup import BackedUpDocument
+from gallery.clock import parse_timestamp, utcnow
 from gallery.documents import JsonDocument, Unchanged
 from gallery.errors import BadRequest, Conflict, Forbidden, NotFound, StorageError
 from gallery.keys import Keys

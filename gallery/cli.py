@@ -272,7 +272,8 @@ def doctor() -> None:
 def _progress_bar(what: str) -> Iterator[Progress]:
     """A progress bar on standard error (standard output stays for the summary)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     with Bar(f"[bold]{what}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
              console=Console(stderr=True), transient=True) as bar:

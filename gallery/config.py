@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from gallery.errors import ConfigError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from gallery.errors import BadRequest
 from gallery.clock import is_timestamp
+from gallery.errors import BadRequest
 from gallery.images.record import sort_key
 from gallery.keys import is_image_id
 

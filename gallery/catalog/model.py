@@ -29,6 +29,7 @@ Hash bucket (``catalog/hashes/<xxx>.json``, 4096 of them, by the first three hex
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,7 +106,7 @@ class Root:
             entries.append(ShardEntry(_check_name(raw.get("name")), _check_key(raw.get("lo")),
                                       count, version))
         if entries[0].lo is not None or any(
-            a.lo is not None and (b.lo is None or b.lo <= a.lo) for a, b in zip(entries, entries[1:])
+            a.lo is not None and (b.lo is None or b.lo <= a.lo) for a, b in itertools.pairwise(entries)
         ) or any(e.lo is None for e in entries[1:]):
             raise ValueError("the shards' ranges are out of order")
         if len({e.name for e in entries}) != len(entries):
@@ -174,7 +175,7 @@ class Shard:
             raise ValueError("bad shard records")
         records = tuple(ImageRecord.from_json(r) for r in images)
         keys = [r.key for r in records]
-        if any(a >= b for a, b in zip(keys, keys[1:])):
+        if any(a >= b for a, b in itertools.pairwise(keys)):
             raise ValueError("the shard's records are out of order")
         sealed = value.get("sealed")
         split = None

@@ -46,6 +46,10 @@ class Limits:
     max_memory: int = 300_000_000
 
 
+#: The default limits (the settings' defaults); immutable, so shared.
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
     """One thumbnail: WebP without metadata, upright, never larger than the original."""

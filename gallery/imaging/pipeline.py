@@ -11,6 +11,7 @@ from gallery.errors import DamagedImage
 from gallery.imaging.containers import Malformed
 from gallery.imaging.model import (
     ALLOWED_TYPES,
+    DEFAULT_LIMITS,
     EXTENSIONS,
     VARIANT_SIZES,
     Limits,
@@ -24,7 +25,7 @@ from gallery.imaging.validate import LABELS, decode
 _LARGEST = max(VARIANT_SIZES.values())
 
 
-def process_upload(data: bytes, limits: Limits = Limits()) -> ProcessedImage:
+def process_upload(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ProcessedImage:
     """Validate an upload, remove location data, and make its thumbnails.
 
     The image is decoded once: a JPEG at the DCT scale the largest thumbnail needs,
@@ -59,7 +60,7 @@ def process_upload(data: bytes, limits: Limits = Limits()) -> ProcessedImage:
     )
 
 
-def make_variants(data: bytes, limits: Limits = Limits()) -> tuple[Variant, ...]:
+def make_variants(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Variant, ...]:
     """Thumbnails of a stored original, validated exactly like a new upload.
 
     Raises:

@@ -235,7 +235,7 @@ def build_variants(
     plan = [(name, fit(upright_w, upright_h, sizes[name])) for name in names]
     distinct = len({size for _name, size in plan})
     encoded: dict[tuple[int, int], bytes | _Background] = {}
-    for name, size in plan:
+    for _name, size in plan:
         if size != im.size:
             im = im.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
         if size in encoded:  # small images: several variants are the same picture

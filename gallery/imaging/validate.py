@@ -20,7 +20,7 @@ from PIL import Image
 
 from gallery.errors import DamagedImage, GalleryError, TooLarge, UnsupportedType
 from gallery.imaging.containers import Header, Malformed, read_header
-from gallery.imaging.model import ALLOWED_LABEL, Limits
+from gallery.imaging.model import ALLOWED_LABEL, DEFAULT_LIMITS, Limits
 
 SNIFF_BYTES = 16384
 """How much of the file libmagic looks at."""
@@ -258,7 +258,7 @@ def draft_size(width: int, height: int, longest: int) -> tuple[int, int]:
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
-def decode(data: bytes, limits: Limits = Limits(), draft_to: int | None = None) -> Decoded:
+def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, draft_to: int | None = None) -> Decoded:
     """Validate ``data`` as an allowed image and decode every frame of it.
 
     Steps: byte limit; type by content (libmagic) that Pillow must confirm; pixel,
@@ -352,6 +352,6 @@ def _orientation(im: Image.Image) -> int:
     """
     try:
         value = im.getexif().get(EXIF_ORIENTATION, 1)
-    except Exception:  # noqa: BLE001 - hostile EXIF must not reject a good picture
+    except Exception:
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1

@@ -16,8 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gallery.accounts import Accounts
+from gallery.audit import AuditLog
 from gallery.clock import utcnow
 from gallery.errors import BadRequest
+from gallery.images.results import Actor, ReindexReport
+from gallery.images.service import Images
+from gallery.keys import Keys
 from gallery.operations.cleanup import Cleanup, CleanupReport, Found
 from gallery.operations.doctor import Check, run_checks
 from gallery.operations.stats import Stats, gather
@@ -32,11 +37,6 @@ from gallery.operations.transfer import (
     is_export,
     iter_zip,
 )
-from gallery.accounts import Accounts
-from gallery.audit import AuditLog
-from gallery.images.results import Actor, ReindexReport
-from gallery.images.service import Images
-from gallery.keys import Keys
 from gallery.storage.base import Storage
 
 __all__ = ["Check", "CleanupReport", "ExportReport", "Found", "ImportReport", "Operations",

@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from concurrent.futures import ThreadPoolExecutor
-
-from gallery.catalog import Remove
 from gallery.clock import parse_timestamp
 from gallery.errors import GalleryError
 from gallery.images.record import ImageRecord

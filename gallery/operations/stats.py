@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gallery.audit import AuditEntry, AuditLog
-from gallery.keys import Keys
 from gallery.images.service import Images
+from gallery.keys import Keys
 from gallery.storage.base import Storage
 
 KINDS = ("originals", "variants", "metadata", "index", "other")

@@ -36,8 +36,8 @@ from gallery.operations import manifest
 from gallery.operations.stats import backend_name
 
 if TYPE_CHECKING:
-    from gallery.operations import Operations
     from gallery.images.results import UploadResult
+    from gallery.operations import Operations
 
 FORMAT = 1
 MANIFEST = "manifest.json"

@@ -34,11 +34,10 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from gallery.errors import (
@@ -559,7 +558,7 @@ class GCSStorage(Storage):
                 return data, end - here, False
         except (AttributeError, OSError):
             pass
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
         shutil.copyfileobj(data, spool, CHUNK_SIZE)
         size = spool.tell()
         spool.seek(0)

@@ -38,7 +38,6 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from gallery.web import admin, api, auth, errors, media, pages, upload
-
     from gallery.web.views import site_url
 
     app.add_template_global(site_url)

@@ -5,10 +5,16 @@ from __future__ import annotations
 import logging
 
 import click
-from flask import (Blueprint, Flask, Response, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from wtforms import BooleanField, PasswordField, StringField
@@ -17,8 +23,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from gallery import setup_code
 from gallery.accounts import User
 from gallery.documents import DocumentDamaged
-from gallery.errors import (Conflict, Forbidden, GalleryError, NotFound, NotSignedIn,
-                            StorageError)
+from gallery.errors import Conflict, Forbidden, GalleryError, NotFound, NotSignedIn, StorageError
 from gallery.runtime import Runtime
 from gallery.web.context import runtime, safe_next
 

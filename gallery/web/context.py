@@ -8,8 +8,8 @@ from flask import current_app
 from flask_login import current_user
 
 from gallery.errors import Forbidden, NotSignedIn
-from gallery.runtime import Runtime
 from gallery.images.results import Actor
+from gallery.runtime import Runtime
 
 
 def runtime() -> Runtime:

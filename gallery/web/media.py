@@ -71,7 +71,7 @@ def _open(media: Media) -> tuple[BinaryIO, int, float | None]:
     if local_path is None:
         return service.open_media(media), media.size, None
     try:
-        stream = open(local_path, "rb")  # noqa: SIM115 - the response closes it
+        stream = open(local_path, "rb")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise NotFound("That image is gone.") from None
     found = os.fstat(stream.fileno())

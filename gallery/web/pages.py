@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
-from gallery.errors import BadRequest
+from gallery.documents import DocumentDamaged
+from gallery.errors import BadRequest, StorageError
 from gallery.units import human_size
 from gallery.web import views
 from gallery.web.context import can_edit, require_actor, runtime

@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from gallery.errors import GalleryError, TooLarge
-from gallery.imaging.model import ALLOWED_TYPES, EXTENSIONS
 from gallery.images.results import UploadResult
+from gallery.imaging.model import ALLOWED_TYPES, EXTENSIONS
 from gallery.web.context import require_actor, runtime
 
 bp = Blueprint("upload", __name__)

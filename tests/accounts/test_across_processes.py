@@ -13,10 +13,10 @@ import pytest
 
 pytest.importorskip("gallery.storage.local")
 
-from gallery.accounts import Accounts  # noqa: E402
-from gallery.keys import Keys  # noqa: E402
-from gallery.storage.local import FileStorage  # noqa: E402
-from gallery.throttle import LoginThrottle  # noqa: E402
+from gallery.accounts import Accounts
+from gallery.keys import Keys
+from gallery.storage.local import FileStorage
+from gallery.throttle import LoginThrottle
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 2

@@ -48,7 +48,7 @@ LANDS = [(46, 74, 62), (84, 98, 60), (70, 60, 80), (110, 84, 60), (40, 60, 90), 
 
 
 def _blend(a: tuple[int, ...], b: tuple[int, ...], t: float) -> tuple[int, ...]:
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))
 
 
 def photo(n: int, size: tuple[int, int] = (720, 480)) -> tuple[bytes, str]:

@@ -16,12 +16,12 @@ import random
 import sys
 from datetime import UTC, datetime, timedelta
 
+from gallery.service import Actor, GalleryService  # the release being recorded, not this one
 from PIL import Image
 
 from gallery.accounts import Accounts
 from gallery.imaging import Limits
 from gallery.keys import Keys
-from gallery.service import Actor, GalleryService  # the release being recorded, not this one
 from gallery.storage.local import FileStorage
 
 

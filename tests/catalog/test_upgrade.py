@@ -18,8 +18,8 @@ import pytest
 from gallery.accounts import Accounts
 from gallery.catalog.model import Root, Shard
 from gallery.errors import StorageUnavailable
-from gallery.imaging import Limits
 from gallery.images.service import Images
+from gallery.imaging import Limits
 from gallery.keys import Keys
 from gallery.storage import open_storage
 from gallery.storage.base import Storage

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from gallery.imaging import VARIANT_SIZES, Variant, make_variants, process_upload
-from gallery.imaging import thumbnails
+from gallery.imaging import VARIANT_SIZES, Variant, make_variants, process_upload, thumbnails
 from gallery.imaging.containers import riff_layout
 from tests.imaging import fixtures as fx
 

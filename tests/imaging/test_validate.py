@@ -9,8 +9,7 @@ import pytest
 from PIL import Image
 
 from gallery.errors import DamagedImage, TooLarge, UnsupportedType
-from gallery.imaging import ALLOWED_TYPES, Limits, make_variants, process_upload
-from gallery.imaging import validate
+from gallery.imaging import ALLOWED_TYPES, Limits, make_variants, process_upload, validate
 from tests.imaging import fixtures as fx
 
 ACCEPTED: list[tuple[Callable[[], bytes], str, int]] = [

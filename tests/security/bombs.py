@@ -134,7 +134,7 @@ def _exif_loop(entries: int = 2000) -> bytes:
     size = 2 + count * 12 + 4
     ifd1 = ifd0 + size
     out = bytearray(b"MM\x00\x2a" + struct.pack(">I", ifd0))
-    for offset, next_ifd in ((ifd0, ifd1), (ifd1, ifd0)):  # 0 -> 1 -> 0 -> ...
+    for _offset, next_ifd in ((ifd0, ifd1), (ifd1, ifd0)):  # 0 -> 1 -> 0 -> ...
         out += struct.pack(">H", count)
         for index in range(count):
             # ExifIFD / GPSIFD pointers back at the start, and long undefined values

@@ -34,7 +34,7 @@ def storage(tmp_path):
 
 
 @pytest.fixture
-def other_instance(storage, settings) -> Iterator[str]:
+def other_instance(storage, settings) -> Iterator[str]:  # noqa: F811 - the fixture
     """The base URL of a second app over the same bucket: another worker or machine."""
     with serve(build_app(storage, **settings)) as url:
         yield url

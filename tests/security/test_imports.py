@@ -8,7 +8,6 @@ looked at through its HTTP API.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import zipfile
 from pathlib import Path

@@ -52,7 +52,7 @@ def parallel(base: str, guesses: list[tuple[str, str, str]]) -> Counter:
         with lock:
             statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=run, args=args) for args in zip(clients, tokens, guesses)]
+    threads = [threading.Thread(target=run, args=args) for args in zip(clients, tokens, guesses, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

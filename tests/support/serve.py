@@ -57,7 +57,7 @@ class ServedGallery:
     def __init__(self, port: int, env: Mapping[str, str], log: Path) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.log = log
-        self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self._out = open(log, "wb")
         self.proc = subprocess.Popen(
             serve_command(port), cwd=REPO_ROOT, env=dict(env), stdout=self._out,
             stderr=subprocess.STDOUT, start_new_session=True,

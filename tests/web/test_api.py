@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.imaging import fixtures as img
-from tests.web.images import distinct_png
 from tests.web.conftest import ADMIN, UPLOADER
+from tests.web.images import distinct_png
 
 IMAGE_FIELDS = {"id", "filename", "content_type", "size", "width", "height", "sha256",
                 "created_at", "uploaded_by", "title", "urls"}
