@@ -69,7 +69,9 @@ def _read_password(password_stdin: bool) -> str:
 @one_line_errors
 def users_create(name: str, role: str, password_stdin: bool) -> None:
     """Create a user NAME with a role."""
-    user = _runtime().accounts.create_user(name, _read_password(password_stdin), role)
+    runtime = _runtime()
+    user = runtime.accounts.create_user(name, _read_password(password_stdin), role)
+    runtime.audit.record(CLI_ACTOR, "user.create", user.username, role=user.role)
     click.echo(f"Created {user.role} {user.username}.")
 
 
@@ -167,7 +169,9 @@ def users_delete(name: str, yes: bool) -> None:
 @one_line_errors
 def tokens_create(name: str, label: str) -> None:
     """Create an API token for user NAME and print it (only this once)."""
-    token, info = _runtime().accounts.create_token(name, label)
+    runtime = _runtime()
+    token, info = runtime.accounts.create_token(name, label)
+    runtime.audit.record(CLI_ACTOR, "token.create", info.id, user=info.username, label=info.label)
     click.echo(token)
     click.echo(f"Token {info.id} for {info.username}: keep it safe, it is not shown again.", err=True)
 

@@ -273,6 +273,21 @@ def test_destructive_account_commands_are_audited(app, run):
                        ("cli", "user.delete", "bob")]
 
 
+def test_account_commands_that_create_are_audited_as_the_admin_pages_do(app, run):
+    _admin(app)
+    runtime = _runtime(app)
+    made = run("users", "create", "cleo", "--role", "uploader", "--password-stdin",
+               stdin="a long enough password\n")
+    assert made.exit_code == 0, made.output
+    token = run("tokens", "create", "cleo", "--label", "backup")
+    assert token.exit_code == 0, token.output
+    (listed,) = runtime.accounts.list_tokens("cleo")
+    entries = runtime.audit.latest(2)
+    assert [(e.actor, e.action, e.target) for e in entries] == [
+        ("cli", "token.create", listed.id), ("cli", "user.create", "cleo")]
+    assert entries[0].details == {"user": "cleo", "label": "backup"}
+
+
 @pytest.mark.parametrize("command", [
     ["gallery", "reindex"], ["gallery", "cleanup"], ["gallery", "cleanup", "--dry-run"],
     ["gallery", "stats"], ["gallery", "doctor"], ["gallery", "import", "{folder}"],
