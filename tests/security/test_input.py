@@ -57,11 +57,14 @@ def test_no_query_value_makes_any_page_fail(app, uploader, admin, anonymous, who
     for path in paths:
         if path in ("/logout",):
             continue
-        for name in QUERY_NAMES:
-            for value in ODD_VALUES:
-                response = client.get(path, params={name: value})
+        for value in ODD_VALUES:
+            # Each odd value in every known parameter at once, then alone in the one each
+            # route reads first (page, limit), so a 400 from one cannot hide a 500 of another.
+            for params in ({name: value for name in QUERY_NAMES}, {"page": value},
+                           {"limit": value}):
+                response = client.get(path, params=params)
                 if response.status_code >= 500:
-                    failures.append((path, name, value, response.status_code))
+                    failures.append((path, sorted(params), value, response.status_code))
     assert not failures, failures[:20]
 
 

@@ -27,11 +27,14 @@ def test_healthz_tells_strangers_of_a_private_gallery_only_the_status(anonymous,
     response = anonymous.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
-    assert admin.get("/healthz").json()["images"] == 1  # those signed in see the figures
+    assert admin.get("/healthz").json()["checks"]["index"] == "ok"  # those signed in see each part
 
 
-def test_healthz_of_a_public_gallery_still_gives_the_figures(anonymous, image):
-    assert anonymous.get("/healthz").json()["images"] == 1
+def test_healthz_of_a_public_gallery_gives_each_part_and_no_figures(anonymous, image):
+    body = anonymous.get("/healthz").json()
+    assert body["checks"] == {"storage": "ok", "index": "ok", "accounts": "ok",
+                              "session_key": "ok", "space": "ok"}
+    assert "images" not in body
 
 
 # --- error pages -------------------------------------------------------------------
