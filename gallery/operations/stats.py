@@ -89,15 +89,8 @@ def backend_name(storage: Storage) -> str:
 
 
 def location_of(storage: Storage) -> str:
-    """The folder or bucket the objects live in; never a credential."""
-    inner = storage
-    while hasattr(inner, "inner"):  # wrappers (retries, test faults) keep the real backend inside
-        inner = inner.inner
-    for attribute in ("root", "bucket_name"):
-        value = getattr(inner, attribute, None)
-        if isinstance(value, str) and value:
-            return value
-    return inner.describe()
+    """The folder or bucket the objects live in, as the backend says it; never a credential."""
+    return storage.location
 
 
 def per_day(created: list[str], today: datetime, days: int = DAYS) -> list[tuple[str, int]]:

@@ -105,6 +105,11 @@ class Storage(abc.ABC):
     def describe(self) -> str:
         """A human description of where the objects live (no secrets)."""
 
+    @property
+    def location(self) -> str:
+        """The folder or bucket the objects live in, for people (never a credential)."""
+        return self.describe()
+
     # -- writing --------------------------------------------------------------
 
     @abc.abstractmethod

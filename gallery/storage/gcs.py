@@ -302,6 +302,10 @@ class GCSStorage(Storage):
     def describe(self) -> str:
         return f"gs://{self.bucket_name} ({self.service})"
 
+    @property
+    def location(self) -> str:
+        return self.bucket_name
+
     def close(self) -> None:
         """Close the HTTP sessions of a client this backend built."""
         if self._owns_client:

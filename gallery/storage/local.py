@@ -337,6 +337,10 @@ class FileStorage(Storage):
     def describe(self) -> str:
         return Path(self.root).as_uri()
 
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
     # -- paths and errors --------------------------------------------------------
 
     def _locate(self, key: str) -> _Location:

@@ -191,6 +191,11 @@ class ReplitStorage(GCSStorage):
             return "replit:// (Replit Object Storage; default bucket not known yet)"
         return f"replit://{self.bucket_name} (Replit Object Storage)"
 
+    @property
+    def location(self) -> str:
+        return "the default bucket, not known yet" if self._bucket_handle is None \
+            else self.bucket_name
+
     def _translate(
         self, err: BaseException, key: str | None, *, missing_bucket: bool = False
     ) -> BaseException:

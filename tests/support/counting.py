@@ -36,6 +36,10 @@ class CountingStorage(Storage):
     def describe(self) -> str:
         return self.inner.describe()
 
+    @property
+    def location(self) -> str:
+        return self.inner.location
+
     def put(self, key: str, data: Data, *, content_type: str = DEFAULT_CONTENT_TYPE,
             if_absent: bool = False, if_version: str | None = None) -> ObjectInfo:
         size = len(data) if isinstance(data, (bytes, bytearray)) else 0

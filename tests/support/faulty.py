@@ -142,6 +142,10 @@ class FaultyStorage(Storage):
     def describe(self) -> str:
         return f"{self.inner.describe()} (with scheduled faults)"
 
+    @property
+    def location(self) -> str:
+        return self.inner.location
+
     def put(
         self,
         key: str,
