@@ -1,10 +1,10 @@
-"""How ``data/format1/`` was made: a small gallery written by the release whose catalog
+"""How ``format1_bucket/`` was made: a small gallery written by the release whose catalog
 was the single ``index.json`` (format 1).
 
 Run with that release's ``gallery`` package first on ``sys.path`` (for instance
 ``git archive ccc368b gallery | tar -x -C /tmp/old`` and ``PYTHONPATH=/tmp/old``)::
 
-    python tests/catalog/make_format1_bucket.py tests/catalog/data/format1
+    python tests/catalog/make_format1_bucket.py tests/catalog/format1_bucket
 
 It prints the API token it made; ``test_upgrade.py`` keeps it in ``TOKEN``.
 """

@@ -1,6 +1,6 @@
 """A bucket written by the release with one ``index.json`` (format 1) opens whole.
 
-``data/format1/`` was written by that release (see ``make_format1_bucket.py``):
+``format1_bucket/`` was written by that release (see ``make_format1_bucket.py``):
 eleven images (one edited, one deleted), two accounts and an API token.
 """
 
@@ -28,7 +28,7 @@ from tests.support.counting import CountingStorage
 from tests.support.faulty import FaultyStorage
 from tests.support.processes import run_together
 
-DATA = Path(__file__).parent / "data" / "format1"
+DATA = Path(__file__).parent / "format1_bucket"
 TOKEN = "gal_cc4c97dd612c27ab_Cu12KEXSBddvLiZTutBv-2AyliXh45p3ZzVGks1--U4"
 KEYS = Keys("")
 
