@@ -58,7 +58,8 @@ def new_shard_name() -> str:
     return uuid.uuid4().hex
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
+    """Wait a little before trying a lost compare-and-swap again (growing, with jitter)."""
     time.sleep(min(0.5, 0.004 * 2 ** min(attempt, 7)) * random.random())
 
 
@@ -463,7 +464,7 @@ class Catalog:
             if root is None:
                 if self._create(list(pending.values()), outcomes):
                     return outcomes
-                _backoff(attempt)
+                backoff(attempt)
                 continue
             groups: dict[int, list[Op]] = {}
             for op in pending.values():
@@ -478,7 +479,7 @@ class Catalog:
                 for image_id in done:
                     pending.pop(image_id, None)
             if lost:
-                _backoff(attempt)
+                backoff(attempt)
         if pending:
             raise Conflict("Too many concurrent changes to the catalog; please try again.")
         return outcomes
@@ -613,7 +614,7 @@ class Catalog:
                 info = self._put(self.keys.index, new.to_json(), if_version=version)
             except PreconditionFailed:
                 self._root = None
-                _backoff(attempt)
+                backoff(attempt)
                 continue
             self._root = (info.version, new)
             return
@@ -658,7 +659,7 @@ class Catalog:
             if self._rewrite_one(entry, bounds, change):
                 done.add(entry.lo)  # type: ignore[arg-type]
             else:
-                _backoff(attempt % 8)
+                backoff(attempt % 8)
         raise Conflict("Too many concurrent changes to the catalog; please try again.")
 
     def _rewrite_one(self, entry: ShardEntry, bounds: tuple[str | None, str | None],

@@ -8,14 +8,13 @@ and the other is told which image it duplicates.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 
+from gallery.catalog.catalog import backoff
 from gallery.catalog.model import (
     BUCKET_DIGITS,
     bucket_json,
@@ -75,21 +74,38 @@ class HashIndex:
         Raises:
             Conflict, DocumentDamaged, StorageUnavailable.
         """
+
+        def compute(current: dict[str, str]) -> tuple[dict[str, str], object]:
+            changed = dict(current)
+            return changed, change(changed)
+
+        return self._swap(bucket, compute)
+
+    def _swap(self, bucket: str,
+              compute: Callable[[dict[str, str]], tuple[dict[str, str], object]], *,
+              replace_damaged: bool = False) -> object:
+        """The compare-and-swap loop of one bucket: ``compute(current)`` gives the mapping
+        to store and the caller's result; an unchanged mapping is not written. With
+        ``replace_damaged``, a damaged bucket is handed over as empty and replaced."""
         key = self.keys.hash_bucket(bucket)
         for attempt in range(MAX_ATTEMPTS):
-            hashes, version = self._read(bucket)
-            before = dict(hashes)
-            result = change(hashes)
-            if hashes == before:
+            try:
+                hashes, version = self._read(bucket)
+            except DocumentDamaged:
+                if not replace_damaged:
+                    raise
+                hashes, version = {}, self.storage.stat(key).version
+            wanted, result = compute(dict(hashes))
+            if (wanted == hashes and version is not None) or (not wanted and version is None):
                 return result
-            body = orjson.dumps(bucket_json(hashes))
+            body = orjson.dumps(bucket_json(wanted))
             try:
                 if version is None:
                     self.storage.put(key, body, content_type=JSON_TYPE, if_absent=True)
                 else:
                     self.storage.put(key, body, content_type=JSON_TYPE, if_version=version)
             except PreconditionFailed:
-                time.sleep(min(0.5, 0.004 * 2 ** min(attempt, 7)) * random.random())
+                backoff(attempt)
                 continue
             return result
         raise Conflict("Too many concurrent uploads; please try again.")
@@ -159,32 +175,9 @@ class HashIndex:
 
     def _rebuild_one(self, bucket: str, want: Callable[[str, dict[str, str]], dict[str, str]],
                      present: bool) -> None:
-        key = self.keys.hash_bucket(bucket)
-        if not present and not want(bucket, {}):
-            return
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                hashes, version = self._read(bucket)
-            except DocumentDamaged:
-                hashes, version = {}, self.storage.stat(key).version
-            wanted = want(bucket, dict(hashes))
-            if wanted == hashes and version is not None:
-                break
-            if not wanted and version is None:
-                break
-            body = orjson.dumps(bucket_json(wanted))
-            try:
-                if version is None:
-                    self.storage.put(key, body, content_type=JSON_TYPE, if_absent=True)
-                else:
-                    self.storage.put(key, body, content_type=JSON_TYPE, if_version=version)
-            except PreconditionFailed:
-                time.sleep(min(0.5, 0.004 * 2 ** min(attempt, 7)) * random.random())
-                continue
-            break
-        else:
-            raise Conflict("Too many concurrent uploads; please try again.")
-
+        if present or want(bucket, {}):
+            self._swap(bucket, lambda current: (want(bucket, current), None),
+                       replace_damaged=True)
 
 def _each(work: Callable[[str], Any], buckets: list[str]) -> list[Any]:
     """``work(bucket)`` for each bucket, a few at a time, results in order."""
