@@ -49,6 +49,11 @@ class Conflict(GalleryError):
     default_message = "That conflicts with the current state; try again."
 
 
+class Gone(GalleryError):
+    status, code = 410, "gone"
+    default_message = "That is no longer available."
+
+
 class TooLarge(GalleryError):
     status, code = 413, "too_large"
     default_message = "That is too large."

@@ -20,6 +20,9 @@ Layout under the prefix::
     audit/<inverted time>-<uuid>.json  the audit log, newest first in a listing
     doctor/<uuid>               a short-lived probe written by ``gallery doctor``
     throttle/<hash>.json        failed sign-in counters
+    albums/<id>.json            one album: its texts, settings and ordered image keys
+    links/<id>.json             one share link (``id`` is a hash of its token)
+    links/<id>.usage.json       how often and when a share link was last opened
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from gallery.storage.base import check_key
 _IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 _VARIANT = re.compile(r"^[a-z0-9]{1,16}$")
 _SHARD = re.compile(r"^[0-9a-f]{32}$")
+_ALBUM_ID = re.compile(r"^[0-9a-f]{32}$")
+_LINK_ID = re.compile(r"^[0-9a-f]{32}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Audit keys count microseconds down from here (the year 5138), so newer sorts first.
 _AUDIT_END = 10**17
@@ -48,6 +53,21 @@ def new_image_id() -> str:
 def is_image_id(value: str) -> bool:
     """Whether ``value`` has the shape of an image id (anything else is a 404)."""
     return isinstance(value, str) and bool(_IMAGE_ID.match(value))
+
+
+def new_album_id() -> str:
+    """A fresh album id: a random UUID as 32 lowercase hex digits."""
+    return uuid.uuid4().hex
+
+
+def is_album_id(value: object) -> bool:
+    """Whether ``value`` has the shape of an album id."""
+    return isinstance(value, str) and bool(_ALBUM_ID.fullmatch(value))
+
+
+def is_link_id(value: object) -> bool:
+    """Whether ``value`` has the shape of a share link's id."""
+    return isinstance(value, str) and bool(_LINK_ID.fullmatch(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +187,43 @@ class Keys:
         if not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise ValueError("throttle keys take a sha256 hex digest")
         return self._key(f"throttle/{digest}.json")
+
+    @property
+    def albums_prefix(self) -> str:
+        return self.prefix + "albums/"
+
+    def album(self, album_id: str) -> str:
+        if not is_album_id(album_id):
+            raise ValueError(f"not an album id: {album_id!r}")
+        return self._key(f"albums/{album_id}.json")
+
+    def album_id_of(self, key: str) -> str | None:
+        """The album a key under ``albums/`` holds, or ``None``."""
+        if not key.startswith(self.albums_prefix) or not key.endswith(".json"):
+            return None
+        name = key[len(self.albums_prefix):-len(".json")]
+        return name if is_album_id(name) else None
+
+    @property
+    def links_prefix(self) -> str:
+        return self.prefix + "links/"
+
+    def link(self, link_id: str) -> str:
+        if not is_link_id(link_id):
+            raise ValueError(f"not a link id: {link_id!r}")
+        return self._key(f"links/{link_id}.json")
+
+    def link_usage(self, link_id: str) -> str:
+        if not is_link_id(link_id):
+            raise ValueError(f"not a link id: {link_id!r}")
+        return self._key(f"links/{link_id}.usage.json")
+
+    def link_id_of(self, key: str) -> str | None:
+        """The link a key under ``links/`` holds (its usage object aside), or ``None``."""
+        if not key.startswith(self.links_prefix) or not key.endswith(".json"):
+            return None
+        name = key[len(self.links_prefix):-len(".json")]
+        return name if is_link_id(name) else None
 
     def image_id_of(self, key: str) -> str | None:
         """The image id a key under ``images/`` belongs to, or ``None``."""

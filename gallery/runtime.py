@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gallery.accounts import Accounts
+from gallery.albums import Albums, Links
 from gallery.audit import AuditLog
 from gallery.images.service import Images
 from gallery.imaging import Limits
@@ -31,6 +32,8 @@ class Runtime:
     accounts: Accounts
     throttle: LoginThrottle
     audit: AuditLog
+    albums: Albums
+    links: Links
     #: Maintenance over all of the above (stats, cleanup, doctor, export, import).
     operations: Operations
     #: The session key, fetched from the bucket on first use (not at start-up).
@@ -54,20 +57,27 @@ class Runtime:
         audit = AuditLog(storage, keys)
         images = Images(storage, keys, limits=limits, audit=audit)
         accounts = Accounts(storage, keys)
+        throttle = LoginThrottle(
+            storage,
+            keys,
+            attempts=settings["login_attempts"],
+            window=settings["login_window"],
+        )
+        albums = Albums(storage, keys, images, public_gallery=settings["visibility"] == "public",
+                        audit=audit)
+        links = Links(storage, keys, albums, throttle=throttle, audit=audit)
         return cls(
             settings=settings,
             storage=storage,
             keys=keys,
             images=images,
             accounts=accounts,
-            throttle=LoginThrottle(
-                storage,
-                keys,
-                attempts=settings["login_attempts"],
-                window=settings["login_window"],
-            ),
+            throttle=throttle,
             audit=audit,
-            operations=Operations(storage, keys, images, accounts, audit, settings),
+            albums=albums,
+            links=links,
+            operations=Operations(storage, keys, images, accounts, audit, settings,
+                                  albums=albums, links=links),
             # Only backends over the network keep a local spare copy of the key.
             session_key=SharedSecretKey(
                 settings["secret_key"], storage, keys,

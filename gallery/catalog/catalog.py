@@ -14,6 +14,7 @@ whoever finds a sealed shard finishes its split before writing.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 import threading
@@ -198,6 +199,32 @@ class CatalogView:
             return None
         position = self.root.index_of(key)
         return self._catalog.load(self.root.shards[position]).by_id.get(image_id)
+
+    def find(self, keys: Iterable[str]) -> dict[str, ImageRecord]:
+        """The records of the images at these catalog keys (``created_at|id``), by id.
+
+        Each shard is read once however many of the keys fall in it; keys of
+        images no longer in the catalog are left out of the answer.
+
+        Raises:
+            DocumentDamaged: a shard cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        found: dict[str, ImageRecord] = {}
+        if self.root is None:
+            return found
+        by_shard: dict[int, list[str]] = {}
+        los = [e.lo or "" for e in self.root.shards]
+        for key in keys:
+            position = max(0, bisect.bisect_right(los, key) - 1)
+            by_shard.setdefault(position, []).append(key.rpartition("|")[2])
+        for position, ids in by_shard.items():
+            by_id = self._catalog.load(self.root.shards[position]).by_id
+            for image_id in ids:
+                record = by_id.get(image_id)
+                if record is not None:
+                    found[image_id] = record
+        return found
 
     def newest(self, offset: int, limit: int) -> list[ImageRecord]:
         """``limit`` records, newest first, skipping the ``offset`` newest."""

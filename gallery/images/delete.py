@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from gallery.catalog import Remove
 from gallery.errors import GalleryError, NotFound
-from gallery.images.domain import Domain, authorize
+from gallery.images.domain import Domain, authorize, tell_deleted
 from gallery.images.record import ImageRecord
 from gallery.images.results import Actor
 from gallery.images.store import Damaged, each
@@ -40,6 +40,7 @@ def finish_delete(d: Domain, records: list[ImageRecord], *, actor: Actor | None 
     claims = {sha: r.id for r in records for sha in r.hashes}
     d.hashes.release(claims)
     each(d.store.remove_objects, [r.id for r in records])
+    tell_deleted(d, [r.id for r in records])
     return removed
 
 

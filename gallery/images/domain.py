@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from gallery.images.store import ImageStore
 from gallery.imaging import Limits
 from gallery.keys import Keys
 from gallery.storage.base import Storage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class Domain:
     limits: Limits
     clock: Callable[[], datetime]
     audit: AuditLog | None = None
+    #: Called with the ids of images once they are deleted (albums forget them).
+    deleted_listeners: list[Callable[[list[str]], None]] = field(default_factory=list)
 
     def record(self, actor: Actor, action: str, target: str, **details: Any) -> None:
         """Write an audit entry for a change that happened."""
@@ -43,6 +48,15 @@ class Domain:
         if record is None:
             raise NotFound("There is no such image.")
         return record
+
+
+def tell_deleted(d: Domain, image_ids: list[str]) -> None:
+    """Tell every listener that these images are gone (a failing listener is logged)."""
+    for listener in d.deleted_listeners:
+        try:
+            listener(image_ids)
+        except Exception:
+            log.exception("a listener failed after %d image(s) were deleted", len(image_ids))
 
 
 def authorize(record: ImageRecord, actor: Actor) -> None:

@@ -58,6 +58,10 @@ class Images:
     def limits(self) -> Limits:
         return self.d.limits
 
+    def on_delete(self, listener: Callable[[list[str]], None]) -> None:
+        """Call ``listener`` with the ids of images once they are deleted."""
+        self.d.deleted_listeners.append(listener)
+
     def view(self) -> CatalogView:
         """The catalog as one request sees it (raises DocumentDamaged, StorageUnavailable)."""
         return self.d.catalog.view()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gallery.accounts import Accounts
+from gallery.albums import Albums, Links
 from gallery.audit import AuditLog
 from gallery.clock import utcnow
 from gallery.errors import BadRequest
@@ -53,10 +54,18 @@ class Operations:
         accounts: the accounts.
         audit: where maintenance is recorded.
         settings: the settings (``cleanup_grace``, ``login_window`` ... are read).
+        albums: the albums (``None``: built over ``images``).
+        links: the share links (``None``: built over the albums).
     """
 
     def __init__(self, storage: Storage, keys: Keys, images: Images, accounts: Accounts,
-                 audit: AuditLog, settings: Mapping[str, Any]) -> None:
+                 audit: AuditLog, settings: Mapping[str, Any], *,
+                 albums: Albums | None = None, links: Links | None = None) -> None:
+        if albums is None:
+            albums = Albums(storage, keys, images,
+                            public_gallery=settings.get("visibility") == "public", audit=audit)
+        self.albums = albums
+        self.links = links if links is not None else Links(storage, keys, albums, audit=audit)
         self.storage = storage
         self.keys = keys
         self.images = images

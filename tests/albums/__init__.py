@@ -1,0 +1,1 @@
+"""Tests of albums and share links."""
