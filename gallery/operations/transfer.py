@@ -17,7 +17,6 @@ again.
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import zipfile
@@ -29,11 +28,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
-from gallery.clock import format_timestamp, parse_timestamp
+from gallery.clock import format_timestamp
 from gallery.errors import BadRequest, GalleryError, ObjectNotFound, TooLarge
 from gallery.keys import is_image_id
 from gallery.operations import manifest
 from gallery.operations.stats import backend_name
+from gallery.zipstream import Sink
+from gallery.zipstream import entry as zip_entry
 
 if TYPE_CHECKING:
     from gallery.images.results import UploadResult
@@ -202,40 +203,6 @@ def _copy(source: BinaryIO, out: BinaryIO) -> int:
     return size
 
 
-class _Sink(io.RawIOBase):
-    """A write-only, unseekable stream whose bytes are taken out as they come."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: list[bytes] = []
-        self._position = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        chunk = bytes(data)
-        self._chunks.append(chunk)
-        self._position += len(chunk)
-        return len(chunk)
-
-    def tell(self) -> int:
-        return self._position
-
-    def take(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
-
-
-def _zip_time(stamp: str) -> tuple[int, int, int, int, int, int]:
-    try:
-        moment = parse_timestamp(stamp)
-    except ValueError:
-        return (1980, 1, 1, 0, 0, 0)
-    return max((1980, 1, 1, 0, 0, 0), moment.timetuple()[:6])  # type: ignore[return-value]
-
-
 def iter_zip(rt: Operations, now: datetime, report: ExportReport,
              progress: Progress | None = None) -> Iterator[bytes]:
     """An export as a zip, in chunks, holding at most one storage chunk in memory at a time.
@@ -248,10 +215,10 @@ def iter_zip(rt: Operations, now: datetime, report: ExportReport,
         StorageUnavailable: the storage did not answer (the zip stops there).
     """
     plan = _plan(rt, now)
-    sink = _Sink()
+    sink = Sink()
     exported: list[dict[str, Any]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_entry(INDEX, plan.exported_at, zipfile.ZIP_DEFLATED), plan.index_bytes)
+        archive.writestr(zip_entry(INDEX, plan.exported_at, zipfile.ZIP_DEFLATED), plan.index_bytes)
         yield sink.take()
         for done, record in enumerate(plan.records, 1):
             try:
@@ -259,7 +226,7 @@ def iter_zip(rt: Operations, now: datetime, report: ExportReport,
             except ObjectNotFound:
                 report.missing.append(record["id"])
                 continue
-            entry = _entry(original_name(record), record["created_at"], zipfile.ZIP_STORED)
+            entry = zip_entry(original_name(record), record["created_at"], zipfile.ZIP_STORED)
             entry.file_size = int(record.get("size", 0))
             with source, archive.open(entry, "w") as out:
                 while chunk := source.read(256 * 1024):
@@ -270,16 +237,9 @@ def iter_zip(rt: Operations, now: datetime, report: ExportReport,
             report.images += 1
             if progress:
                 progress(done, len(plan.records))
-        archive.writestr(_entry(MANIFEST, plan.exported_at, zipfile.ZIP_DEFLATED),
+        archive.writestr(zip_entry(MANIFEST, plan.exported_at, zipfile.ZIP_DEFLATED),
                          _manifest(plan, rt, exported, report.missing))
     yield sink.take()
-
-
-def _entry(name: str, stamp: str, compression: int) -> zipfile.ZipInfo:
-    entry = zipfile.ZipInfo(name, date_time=_zip_time(stamp))
-    entry.compress_type = compression
-    entry.external_attr = 0o644 << 16
-    return entry
 
 
 def export_zip_file(rt: Operations, dest: Path, now: datetime, progress: Progress | None

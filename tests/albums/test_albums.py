@@ -270,3 +270,23 @@ def test_albums_are_listed_newest_first_in_pages(images: Images, albums: Albums,
         if cursor is None:
             break
     assert seen == list(reversed(made))
+
+
+def test_an_album_downloads_as_a_zip_of_its_originals_in_order(
+        storage: Storage, images: Images, albums: Albums) -> None:
+    import io
+    import zipfile
+
+    from gallery.albums.download import archive_name, iter_album_zip
+    from tests.images import make_image
+
+    same = [images.upload(make_image("jpeg", n), "beach.jpg", uploaded_by="alice").image
+            for n in range(2)]
+    album = albums.create(title="Beach / 2026", actor=ALICE)
+    album = albums.change_images(album.id, add=[p["id"] for p in reversed(same)], actor=ALICE)
+    chunks = list(iter_album_zip(storage, KEYS, albums.records(album)))
+    with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as archive:
+        assert archive.namelist() == ["beach.jpg", "beach (2).jpg"]
+        assert archive.read("beach.jpg") == storage.get(KEYS.original(same[1]["id"]))
+        assert archive.testzip() is None
+    assert archive_name(album.title) == "Beach _ 2026.zip"

@@ -1,0 +1,25 @@
+"""Album pages: the list of albums and one album's grid."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from gallery.web.context import actor, runtime
+from gallery.web.params import whole_number
+
+bp = Blueprint("albums", __name__)
+
+
+@bp.get("/albums")
+def index():
+    rt = runtime()
+    return render_template("albums/index.html", albums=rt.albums.listed(actor()))
+
+
+@bp.get("/albums/<album_id>")
+def album(album_id: str):
+    rt = runtime()
+    found = rt.albums.viewable(album_id, actor())
+    number = whole_number(request.args, "page", 1, 1, 10**9, "The page number")
+    page = rt.albums.page(found, number, rt.settings["page_size"])
+    return render_template("albums/album.html", album=found, page=page)
