@@ -23,3 +23,19 @@ def album(album_id: str):
     number = whole_number(request.args, "page", 1, 1, 10**9, "The page number")
     page = rt.albums.page(found, number, rt.settings["page_size"])
     return render_template("albums/album.html", album=found, page=page)
+
+
+@bp.get("/albums/<album_id>/download")
+def download(album_id: str):
+    """The album's originals as one zip, streamed as it is made (its owner and admins)."""
+    from flask import Response, stream_with_context
+
+    from gallery.albums.download import archive_name, iter_album_zip
+    from gallery.web.context import require_actor
+
+    rt = runtime()
+    found = rt.albums.manageable(album_id, require_actor())
+    chunks = iter_album_zip(rt.storage, rt.keys, rt.albums.records(found))
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{archive_name(found.title)}"'
+    return response
