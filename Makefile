@@ -6,6 +6,8 @@ VENV   ?= .venv
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 THREADS ?= 8
+# Test processes: most tests wait on servers and sockets, so two keep two cores busy.
+TEST_JOBS ?= 2
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 AXE    := tests/browser/node_modules/.installed
@@ -33,7 +35,7 @@ $(AXE): tests/browser/package-lock.json
 
 test: $(STAMP) $(AXE)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -15,6 +15,19 @@ import pytest
 from tests.support.gcs_server import GCSServer, emulator_env
 from tests.support.sidecar import FakeSidecar
 
+#: Fixtures that hold the fixed sidecar port: tests using them (or any test about
+#: replit, whose fixtures may ask for them on the way) share one worker when the
+#: suite runs in parallel (``make test`` runs ``pytest -n 2 --dist loadgroup``).
+_SIDECAR_FIXTURES = {"replit_sidecar", "no_sidecar"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if _SIDECAR_FIXTURES & uses or "replit" in item.nodeid.lower():
+            item.add_marker(pytest.mark.xdist_group("sidecar-port"))
+
+
 # --- storage emulation ------------------------------------------------------
 
 

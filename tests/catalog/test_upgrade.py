@@ -34,11 +34,14 @@ KEYS = Keys("")
 
 
 def _old_index() -> dict[str, Any]:
-    return orjson.loads(FileStorage(str(DATA)).get("index.json"))
+    return orjson.loads((DATA / "index.json").read_bytes())
 
 
-def _copy_into(target: Storage) -> None:
-    source = FileStorage(str(DATA))
+def _copy_into(target: Storage, scratch: Path) -> None:
+    """Every object of the old bucket into ``target`` (read from a copy: even reading
+    through the file backend leaves lock files beside the objects)."""
+    shutil.copytree(DATA, scratch)
+    source = FileStorage(str(scratch))
     for info in source.list(""):
         target.put(info.key, source.get(info.key), content_type=info.content_type)
 
@@ -54,7 +57,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str,
         url, env = bucket["url"], bucket["env"]
     storage = open_storage(url, timeout=10)
     if request.param == "replit":
-        _copy_into(storage)
+        _copy_into(storage, tmp_path / "source")
     yield {"url": url, "env": env, "storage": storage}
     storage.close()
 
@@ -82,7 +85,7 @@ def test_every_image_text_account_and_token_survives(target: dict[str, Any]) -> 
     assert accounts.authenticate("bob", "bob's own password") is not None
     assert accounts.authenticate_token(TOKEN).username == "ada"
     # The old index is kept byte for byte; index.json is now the catalog's root.
-    assert storage.get(KEYS.index_v1_backup) == FileStorage(str(DATA)).get("index.json")
+    assert storage.get(KEYS.index_v1_backup) == (DATA / "index.json").read_bytes()
     root = Root.parse(orjson.loads(storage.get(KEYS.index)))
     assert root.total == 11 and root.extra["upgraded_from"] == 1
     # Duplicates of old images are recognised, and new uploads land beside them.
