@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 
 from gallery.catalog.model import (
@@ -157,9 +158,13 @@ def _apply_ops(records: Sequence[ImageRecord], ops: Sequence[Op]) -> tuple[list[
 # --- reading ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AdminRow:
-    """What the admin table sorts and filters by, for one image (kept for every image)."""
+class AdminRow(msgspec.Struct, frozen=True, gc=False):
+    """What the admin table sorts and filters by, for one image (kept for every image).
+
+    Decoded straight from a shard's bytes, leaving every other field unread:
+    that is what lets the table over 100,000 images be built in a fraction of
+    a second from cold.
+    """
 
     id: str
     created_at: str
@@ -172,6 +177,13 @@ class AdminRow:
     @property
     def key(self) -> str:
         return f"{self.created_at}|{self.id}"
+
+
+class _ShardRows(msgspec.Struct, gc=False):
+    images: list[AdminRow]
+
+
+_ROWS = msgspec.json.Decoder(_ShardRows)
 
 
 class CatalogView:
@@ -455,12 +467,9 @@ class Catalog:
         except ObjectNotFound:
             raise DocumentDamaged(f"The catalog shard {key!r} is missing; run `gallery reindex`."
                                   ) from None
-        value = self._parse(raw, key)
         try:
-            rows = [AdminRow(str(r["id"]), str(r["created_at"]), int(r["size"]),
-                             str(r["filename"]), str(r["title"]), str(r["uploaded_by"]),
-                             str(r["content_type"])) for r in value["images"]]
-        except (KeyError, TypeError, ValueError) as err:
+            rows = _ROWS.decode(raw).images
+        except msgspec.DecodeError as err:  # also msgspec.ValidationError
             raise DocumentDamaged(f"The stored document {key!r} is damaged ({err}); "
                                   "run `gallery reindex`.") from err
         return info.version, rows

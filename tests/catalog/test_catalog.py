@@ -162,6 +162,8 @@ def test_a_damaged_shard_stops_writers_and_reindex_repairs_it(storage: Storage) 
     assert err.value.status == 503
     with pytest.raises(DocumentDamaged):
         fresh.delete(ids[0], actor=ADMIN)
+    with pytest.raises(DocumentDamaged, match="damaged"):
+        fresh.view().rows()  # the admin table
     assert storage.get(KEYS.shard(oldest)) == b'{"format": 2, "images": "oops"}'  # left as it was
     report = fresh.reindex()
     assert report.total == 12
