@@ -479,3 +479,56 @@ def test_album_and_link_changes_are_in_the_audit_log(runtime, upload):
     assert entries[1].details == {"count": 2, "ids": [a, b]}
     assert entries[5].details["album"] == album.id and entries[5].details["allow_download"]
     assert "token" not in orjson.dumps([e.to_json() for e in entries]).decode()
+
+
+# -- the commands -----------------------------------------------------------------------
+
+
+def test_the_commands_speak_of_albums_and_links(tmp_path):
+    from gallery import create_app
+
+    def app_on(folder: str):
+        return create_app({"storage": f"file://{tmp_path / folder}", "secret_key": "x",
+                           "cleanup_grace": 0}, environ={})
+
+    source = app_on("source")
+    runtime = source.extensions["gallery"]
+    runtime.accounts.create_user("ada", "a long password", "admin")
+    image = runtime.images.upload(make_image("png", 1), "one.png", uploaded_by="ada").image
+    album = runtime.albums.create(title="Kept", actor=ADMIN)
+    runtime.albums.change_images(album.id, add=[image["id"]], actor=ADMIN)
+    runtime.links.create(album.id, actor=ADMIN)
+    cli = source.test_cli_runner()
+
+    stats = cli.invoke(args=["gallery", "stats"])
+    assert stats.exit_code == 0, stats.output
+    assert "Albums: 1, holding 1 of the images" in stats.output
+    assert "Share links: 1; active 1, expired 0, revoked 0" in stats.output
+    figures = orjson.loads(cli.invoke(args=["gallery", "stats", "--json"]).output)
+    assert figures["album_count"] == 1 and figures["links"]["active"] == 1
+
+    doctor = cli.invoke(args=["gallery", "doctor"])
+    assert "ok    albums and links: 1 album (1 members) and 1 share link" in doctor.output
+
+    dest = tmp_path / "export.zip"
+    exported = cli.invoke(args=["gallery", "export", str(dest)])
+    assert exported.exit_code == 0, exported.output
+    assert "Exported 1 images" in exported.output and "and 1 album to" in exported.output
+
+    target = app_on("target")
+    target.extensions["gallery"].accounts.create_user("ada", "a long password", "admin")
+    imported = target.test_cli_runner().invoke(args=["gallery", "import", str(dest)])
+    assert imported.exit_code == 0, imported.output
+    assert "Albums: imported 1, already there 0, rejected 0." in imported.output
+    assert target.extensions["gallery"].albums.get(album.id).image_ids == [image["id"]]
+
+    runtime.images.d.deleted_listeners.clear()
+    runtime.images.delete(image["id"], actor=ADMIN)
+    report = orjson.loads(cli.invoke(args=["gallery", "cleanup", "--dry-run", "--json"]).output)
+    assert report["album_members"] == [{"album": album.id, "image": image["id"]}]
+    cleanup = cli.invoke(args=["gallery", "cleanup"])
+    assert cleanup.exit_code == 0, cleanup.output
+    assert "Album members whose image is gone (taken out): 1 in 1 album" in cleanup.output
+    assert f"  album {album.id}: {image['id']}" in cleanup.output
+    assert "Removed 1, regenerated 0." in cleanup.output
+    assert runtime.albums.get(album.id).image_ids == []
