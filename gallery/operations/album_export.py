@@ -87,7 +87,7 @@ def check_album(raw: Any) -> Album:
     try:
         album = Album.from_json(raw)
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{err}; the album was not imported") from None
+        raise ValueError(str(err)) from None
     if not album.title.strip() or _CONTROL.search(album.title) or "\n" in album.title:
         raise ValueError("the title is empty or holds control characters")
     if "\x00" in album.description:
@@ -168,7 +168,7 @@ def put_back(albums: Albums, documents: list[Any], *, present: Mapping[str, str]
         try:
             album = check_album(raw)
         except ValueError as err:
-            report.rejected.append((f"album {position}", str(err)))
+            report.rejected.append((f"album {position}", f"{err}; the album was not imported"))
             continue
         label = _label(album)
         if album.id in seen:

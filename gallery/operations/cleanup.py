@@ -123,10 +123,12 @@ class CleanupReport:
 
     @property
     def is_clean(self) -> bool:
-        """Whether nothing needed repair (young and unknown objects do not count)."""
+        """Whether nothing needed repair and everything could be looked at (young and
+        unknown objects do not count)."""
         return not (self.orphans or self.unindexed or self.interrupted or self.dangling
                     or self.regenerable or self.expired or self.meta_behind
-                    or self.stale_shards or self.album_members or self.stale_links)
+                    or self.stale_shards or self.album_members or self.stale_links
+                    or self.failed)
 
     @property
     def albums_touched(self) -> list[str]:

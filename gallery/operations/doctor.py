@@ -244,7 +244,8 @@ def check_albums(rt: Operations) -> str:
     if problems:
         raise Problem(" ".join(problems), " ".join(fixes))
     members = sum(album.count for album in albums)
-    return (f"{len(albums)} album{'s' if len(albums) != 1 else ''} ({members} members) and "
+    return (f"{len(albums)} album{'s' if len(albums) != 1 else ''} ({members} "
+            f"member{'s' if members != 1 else ''}) and "
             f"{len(links)} share link{'s' if len(links) != 1 else ''} are readable; "
             "every member is an image of the gallery")
 

@@ -439,6 +439,7 @@ def test_cleanup_reports_a_damaged_album_without_stopping(shelved, ids, later):
     reasons = dict(report.failed)
     assert "is damaged" in reasons["albums"] and "gallery doctor" in reasons["albums"]
     assert "share links" in reasons  # links are judged by their albums: left alone too
+    assert not report.is_clean and "Everything is consistent." not in report.lines()
     assert runtime.storage.get(runtime.keys.album(ids["bobs"])) == b"{"
 
 
@@ -508,7 +509,7 @@ def test_the_commands_speak_of_albums_and_links(tmp_path):
     assert figures["album_count"] == 1 and figures["links"]["active"] == 1
 
     doctor = cli.invoke(args=["gallery", "doctor"])
-    assert "ok    albums and links: 1 album (1 members) and 1 share link" in doctor.output
+    assert "ok    albums and links: 1 album (1 member) and 1 share link" in doctor.output
 
     dest = tmp_path / "export.zip"
     exported = cli.invoke(args=["gallery", "export", str(dest)])

@@ -103,3 +103,13 @@ def test_the_export_download_holds_the_albums_but_no_links(admin, runtime, add_i
     assert albums[0]["items"] == list(runtime.albums.get(album.id).items)
     assert manifest["format"] == 2 and manifest["albums"] == 1
     assert not any("link" in name for name in names)
+
+
+def test_cleanup_says_what_it_could_not_check(admin, runtime):
+    album = runtime.albums.create(title="Soon damaged", actor=BOB)
+    runtime.storage.put(runtime.keys.album(album.id), b"{")
+    page = admin.get("/admin/cleanup").text
+    assert "Could not be checked: 2" in page
+    assert f"{runtime.keys.album(album.id)}" in page and 'href="/admin/doctor"' in page
+    assert "Everything is consistent" not in page
+    assert runtime.storage.get(runtime.keys.album(album.id)) == b"{"
