@@ -217,7 +217,8 @@ def _echo_json(value: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @one_line_errors
 def cleanup(dry_run: bool, as_json: bool) -> None:
-    """Remove orphaned objects and dangling index entries; remake missing thumbnails.
+    """Remove orphaned objects and dangling index entries; remake missing thumbnails;
+    take deleted images out of albums; remove share links closed for good.
 
     Nothing younger than GALLERY_CLEANUP_GRACE seconds is touched.
     """
@@ -236,32 +237,20 @@ def cleanup(dry_run: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @one_line_errors
 def stats(as_json: bool) -> None:
-    """Show image counts, storage used and recent activity."""
+    """Show image counts, storage used, albums and share links, and recent activity."""
     figures = _runtime().operations.stats()
     if as_json:
         _echo_json(figures.to_json())
         return
-    click.echo(f"Images: {figures.image_count}")
-    click.echo(f"Storage: {figures.backend} at {figures.location}")
-    click.echo(f"Bytes: {figures.total_bytes} in all; " + ", ".join(
-        f"{kind} {size}" for kind, size in figures.bytes_by_kind.items()))
-    if figures.by_content_type:
-        click.echo("Types: " + ", ".join(
-            f"{kind} {count}" for kind, count in figures.by_content_type.items()))
-    recent = sum(count for _, count in figures.per_day)
-    click.echo(f"Uploads in the last {len(figures.per_day)} days: {recent}")
-    click.echo(f"Index version: {figures.index_version or 'none yet'}; "
-               f"last rebuilt: {figures.last_rebuild or 'never'}")
-    for record in figures.largest[:3]:
-        click.echo(f"Large: {record['id']}  {record['size']} bytes  {record['filename']}")
-    for entry in figures.audit:
-        click.echo(f"Audit: {entry.at}  {entry.actor}  {entry.action}  {entry.target}".rstrip())
+    for line in figures.lines():
+        click.echo(line)
 
 
 @gallery_cli.command("doctor")
 @one_line_errors
 def doctor() -> None:
-    """Check settings, storage, libmagic, image codecs, the index and the accounts."""
+    """Check settings, storage, libmagic, image codecs, the index, albums and links, and
+    the accounts."""
     checks = _runtime().operations.doctor()
     for check in checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.message}")
@@ -336,13 +325,12 @@ def import_(source: Path, recursive: bool, username: str | None) -> None:
 @click.argument("dest", type=click.Path(path_type=Path))
 @one_line_errors
 def export(dest: Path) -> None:
-    """Export every original, the index and a manifest to DEST (a new folder or a .zip)."""
+    """Export every original, the index, the albums and a manifest to DEST (a new folder or
+    a .zip). Share links, accounts and API tokens are not exported."""
     with _progress_bar("Exporting") as progress:
         report = _runtime().operations.export_to(dest, actor=CLI_ACTOR, progress=progress)
-    click.echo(f"Exported {report.images} images ({report.bytes} bytes) to {report.dest}.")
-    if report.missing:
-        click.echo(f"Left out {len(report.missing)} index entries whose original is missing "
-                   "(run `gallery cleanup --dry-run`).")
+    for line in report.lines():
+        click.echo(line)
 
 
 def init_app(app: Flask) -> None:

@@ -388,13 +388,24 @@ class Albums:
         cover = None if album.cover in gone else album.cover
         return self._with_first(album.changed(self._clock(), items=items, cover=cover))
 
-    def prune(self, *, dry_run: bool) -> PruneReport:
-        """Find (and unless ``dry_run``, remove) members whose images are gone."""
+    def prune(self, *, dry_run: bool, uploaded_before: str | None = None) -> PruneReport:
+        """Find (and unless ``dry_run``, remove) members whose images are gone.
+
+        Args:
+            uploaded_before: a timestamp; members whose image was uploaded at or after it
+                (the time in the member's key) are left alone, since another instance may
+                have just uploaded that image and added it while the catalog was read here.
+
+        Raises:
+            DocumentDamaged: an album (or the catalog) cannot be read.
+            Conflict, StorageUnavailable.
+        """
         view = self.images.view()
         dangling: dict[str, list[str]] = {}
         for album in self.all():
             found = view.find(album.items)
-            missing = [i for i in album.image_ids if i not in found]
+            missing = [id_of(k) for k in album.items if id_of(k) not in found
+                       and (uploaded_before is None or k.partition("|")[0] < uploaded_before)]
             if missing:
                 dangling[album.id] = missing
         if not dry_run:

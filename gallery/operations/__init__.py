@@ -74,14 +74,16 @@ class Operations:
         self.settings = settings
 
     def stats(self, *, now: datetime | None = None) -> Stats:
-        """Counts, bytes by kind, uploads per day, the largest images, the latest audit entries.
+        """Counts, bytes by kind, uploads per day, the largest images, albums and share links
+        by state, the latest audit entries.
 
         Raises:
             DocumentDamaged: the index cannot be read.
             StorageUnavailable: the storage did not answer.
         """
         rt = self
-        return gather(rt.storage, rt.keys, rt.images, rt.audit, now or utcnow())
+        return gather(rt.storage, rt.keys, rt.images, rt.audit, now or utcnow(),
+                      rt.albums, rt.links)
 
     def reindex(self, *, actor: str) -> ReindexReport:
         """Rebuild the catalog from the bucket alone (see :func:`gallery.images.repair.reindex`).
@@ -98,7 +100,8 @@ class Operations:
         return report
 
     def cleanup(self, *, dry_run: bool, actor: str, now: datetime | None = None) -> CleanupReport:
-        """Find objects and index entries that disagree, and repair them unless ``dry_run``.
+        """Find objects and index entries that disagree, album members whose image is gone
+        and share links closed for good, and repair them unless ``dry_run``.
 
         See :mod:`gallery.operations.cleanup`. Nothing younger than the
         ``cleanup_grace`` setting is touched; a dry run writes nothing at all.
@@ -109,7 +112,8 @@ class Operations:
         """
         rt = self
         run = Cleanup(rt.storage, rt.keys, rt.images, grace=rt.settings["cleanup_grace"],
-                      login_window=rt.settings["login_window"], now=now or utcnow())
+                      login_window=rt.settings["login_window"], now=now or utcnow(),
+                      albums=rt.albums, links=rt.links)
         report, orphans = run.survey(dry_run)
         # Files a crash left in the middle of a write (file backend), never younger than an hour.
         report.temporary_files = rt.storage.sweep_temporary(
@@ -120,11 +124,13 @@ class Operations:
         rt.audit.record(
             actor, "gallery.cleanup", "", removed=len(report.removed),
             regenerated=len(report.regenerated), failed=len(report.failed),
+            album_members=len(report.album_members), links=len(report.stale_links),
         )
         return report
 
     def doctor(self) -> list[Check]:
-        """Check settings, storage, libmagic, image codecs, the index and the accounts.
+        """Check settings, storage, libmagic, image codecs, the index, albums, links and the
+        accounts.
 
         Never raises for a failed check: each failure is a :class:`Check` with
         ``ok=False``, a message and, where known, how to fix it.
@@ -133,7 +139,8 @@ class Operations:
 
     def export_to(self, dest: str | os.PathLike[str], *, actor: str,
                   progress: Progress | None = None) -> ExportReport:
-        """Export every original, the index and a manifest to a new folder or ``.zip`` file.
+        """Export every original, the index, the albums and a manifest to a new folder or
+        ``.zip`` file (share links, accounts and tokens are never exported).
 
         ``progress(done, total)`` is called after each image.
 
@@ -148,7 +155,7 @@ class Operations:
         else:
             report = export_folder(self, path, utcnow(), progress)
         self.audit.record(actor, "gallery.export", str(path), images=report.images,
-                                  missing=len(report.missing))
+                          missing=len(report.missing), albums=report.albums)
         return report
 
     def iter_export_zip(self, *, actor: str) -> Iterator[bytes]:
@@ -163,16 +170,17 @@ class Operations:
         report = ExportReport("zip download")
         yield from iter_zip(self, utcnow(), report)
         self.audit.record(actor, "gallery.export", report.dest, images=report.images,
-                                  missing=len(report.missing))
+                          missing=len(report.missing), albums=report.albums)
 
     def import_from(self, source_dir: str | os.PathLike[str], *, username: str,
                     recursive: bool = False, actor: str,
                     progress: Progress | None = None) -> ImportReport:
         """Import an export (a folder with ``manifest.json``, or its ``.zip``) or a folder of images.
 
-        An export is reproduced as it was (ids, texts, uploaders, times); an
-        uploader without an account here becomes ``username`` (when that is an
-        account; otherwise such images are rejected). A plain folder's files are uploaded as
+        An export is reproduced as it was (ids, texts, uploaders, times, albums); an
+        uploader or album owner without an account here becomes ``username`` (when that
+        is an account; otherwise such images and albums are rejected). Albums the
+        gallery has already (same id) are left as they are. A plain folder's files are uploaded as
         ``username``, each through the same checks as a web upload; hidden
         files are skipped, sub-folders too unless ``recursive``. Files already
         in the gallery count as duplicates, so a re-run resumes.
@@ -197,6 +205,8 @@ class Operations:
             report = import_folder(rt, path, user.username, recursive, progress)
         else:
             raise BadRequest(f"{path} is neither a folder nor an exported .zip.")
+        albums = {} if report.albums is None else {"albums": len(report.albums.imported)}
         rt.audit.record(actor, "gallery.import", str(path), imported=len(report.imported),
-                        duplicates=len(report.duplicates), rejected=len(report.rejected))
+                        duplicates=len(report.duplicates), rejected=len(report.rejected),
+                        **albums)
         return report

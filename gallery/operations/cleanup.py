@@ -20,12 +20,19 @@ What is looked for, in one listing of the prefix and one read of the index:
   upload pipeline; ``meta.json`` is rewritten from the index record.
 * **expired** sign-in counters, whose every failure is older than the lockout
   window. Removed.
+* **album members** whose image is gone (a delete whose album update failed, or
+  made by a process that knew nothing of albums). Taken out of their albums by
+  compare-and-swap (:meth:`gallery.albums.Albums.prune`).
+* **stale links**: share links revoked or expired more than 30 days ago, or
+  whose album was deleted, and usage records left without their link. Removed
+  (:meth:`gallery.albums.Links.stale`, :meth:`~gallery.albums.Links.remove`).
 * **unknown** objects outside the gallery's own names. Listed, never touched
   (the bucket may be shared).
 
 Nothing younger than the grace period (``GALLERY_CLEANUP_GRACE``) is touched:
 an upload writes its objects before its index entry, so an upload in progress
-looks like an orphan for a moment. A dry run changes nothing at all.
+looks like an orphan for a moment; an album member counts by its image's upload
+time, a link by its creation. A dry run changes nothing at all.
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from gallery.clock import parse_timestamp
+from gallery.albums import Albums, Links, ShareLink
+from gallery.albums.links import KEEP_CLOSED
+from gallery.clock import format_timestamp, parse_timestamp
 from gallery.errors import GalleryError
 from gallery.images.record import ImageRecord
 from gallery.images.service import Images
@@ -81,9 +90,13 @@ class CleanupReport:
             failed half-way): rewritten from the catalog.
         stale_shards: catalog shards whose count in the root is out of date, or
             whose split did not finish: corrected.
+        album_members: ``(album id, image id)`` of album members whose image is gone.
+        stale_links: ``(link id, why)`` of share links to remove (closed for 30 days,
+            or their album deleted), and of usage records without their link.
         young: keys and ids left alone because they are younger than ``grace``.
         unknown: objects under the prefix that are not the gallery's; left alone.
-        removed: keys deleted, and ``index:<id>`` for each index entry dropped.
+        removed: keys deleted, ``index:<id>`` for each index entry dropped and
+            ``album:<album id>:<image id>`` for each member taken out of an album.
         regenerated: keys written again, and ``index:<id>`` for each entry put back.
         failed: ``(key or id, reason)`` of repairs that did not work.
     """
@@ -99,6 +112,8 @@ class CleanupReport:
     expired: list[Found] = field(default_factory=list)
     meta_behind: list[str] = field(default_factory=list)
     stale_shards: list[str] = field(default_factory=list)
+    album_members: list[tuple[str, str]] = field(default_factory=list)
+    stale_links: list[tuple[str, str]] = field(default_factory=list)
     young: list[str] = field(default_factory=list)
     unknown: list[Found] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -108,10 +123,17 @@ class CleanupReport:
 
     @property
     def is_clean(self) -> bool:
-        """Whether nothing needed repair (young and unknown objects do not count)."""
+        """Whether nothing needed repair and everything could be looked at (young and
+        unknown objects do not count)."""
         return not (self.orphans or self.unindexed or self.interrupted or self.dangling
                     or self.regenerable or self.expired or self.meta_behind
-                    or self.stale_shards)
+                    or self.stale_shards or self.album_members or self.stale_links
+                    or self.failed)
+
+    @property
+    def albums_touched(self) -> list[str]:
+        """The albums that list members whose image is gone, in order."""
+        return list(dict.fromkeys(album_id for album_id, _ in self.album_members))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +149,8 @@ class CleanupReport:
             "dangling": list(self.dangling),
             "regenerable": [{"id": i, "missing": list(m)} for i, m in self.regenerable],
             "expired": [found.to_json() for found in self.expired],
+            "album_members": [{"album": a, "image": i} for a, i in self.album_members],
+            "stale_links": [{"id": i, "why": why} for i, why in self.stale_links],
             "young": list(self.young),
             "unknown": [found.to_json() for found in self.unknown],
             "removed": list(self.removed),
@@ -166,6 +190,15 @@ class CleanupReport:
             out += [f"  {image_id}: {', '.join(missing)}" for image_id, missing in self.regenerable]
         if self.expired:
             out.append(f"Expired sign-in counters: {len(self.expired)}")
+        if self.album_members:
+            albums = self.albums_touched
+            out.append(f"Album members whose image is gone (taken out): "
+                       f"{len(self.album_members)} in {len(albums)} "
+                       f"album{'s' if len(albums) != 1 else ''}")
+            out += [f"  album {album_id}: {image_id}" for album_id, image_id in self.album_members]
+        if self.stale_links:
+            out.append(f"Share links closed for good (removed): {len(self.stale_links)}")
+            out += [f"  {link_id}: {why}" for link_id, why in self.stale_links]
         if self.young:
             out.append(f"Left alone, younger than {self.grace} s: {len(self.young)}")
         if self.unknown:
@@ -214,6 +247,8 @@ class Cleanup:
         grace: seconds within which nothing is touched.
         login_window: the sign-in lockout window; counters older than it are expired.
         now: the time the run takes as now.
+        albums: the albums (``None``: they are not looked at).
+        links: the share links (``None``: they are not looked at).
     """
 
     def __init__(
@@ -225,6 +260,8 @@ class Cleanup:
         grace: int,
         login_window: int,
         now: datetime,
+        albums: Albums | None = None,
+        links: Links | None = None,
     ) -> None:
         self.storage = storage
         self.keys = keys
@@ -233,6 +270,10 @@ class Cleanup:
         self.login_window = login_window
         self.now = now
         self.cutoff = now - timedelta(seconds=grace)
+        self.albums = albums
+        self.links = links
+        #: the stale links found, by id (``None``: a usage record without its link)
+        self._stale: dict[str, ShareLink | None] = {}
 
     def _age(self, info: ObjectInfo) -> float:
         return (self.now - info.updated).total_seconds()
@@ -258,6 +299,8 @@ class Cleanup:
         referenced = {e.name for e in root.shards} if root is not None else set()
         groups: dict[str, list[ObjectInfo]] = {}
         strays: list[ObjectInfo] = []
+        usages: dict[str, ObjectInfo] = {}
+        link_ids: set[str] = set()
         for info in self.storage.list(self.keys.prefix):
             if info.key.startswith(self.keys.images_prefix):
                 image_id = self.keys.image_id_of(info.key)
@@ -275,6 +318,18 @@ class Cleanup:
                     self._orphan_if_old(report, info, strays)
             elif info.key.startswith(self.keys.doctor_prefix):
                 self._orphan_if_old(report, info, strays)
+            elif info.key.startswith(self.keys.links_prefix):
+                link_id = self.keys.link_id_of(info.key)
+                usage_of = self._usage_of(info.key)
+                if link_id is not None:
+                    link_ids.add(link_id)
+                elif usage_of is not None:
+                    usages[usage_of] = info
+                else:
+                    report.unknown.append(self._found(info))
+            elif info.key.startswith(self.keys.albums_prefix):
+                if self.keys.album_id_of(info.key) is None:
+                    report.unknown.append(self._found(info))
             elif not self._known(info.key):
                 report.unknown.append(self._found(info))
 
@@ -307,7 +362,61 @@ class Cleanup:
             orphans[""] = old_strays
             report.orphans += [self._found(info) for info in old_strays
                                if info.key.startswith(self.keys.images_prefix)]
+        self._survey_albums(report)
+        self._survey_links(report, link_ids, usages)
         return report, orphans
+
+    def _usage_of(self, key: str) -> str | None:
+        """The link whose usage record ``key`` is, or ``None``."""
+        if not key.endswith(".usage.json"):
+            return None
+        link_id = self.keys.link_id_of(key.removesuffix(".usage.json") + ".json")
+        return link_id if link_id is not None and key == self.keys.link_usage(link_id) else None
+
+    def _survey_albums(self, report: CleanupReport) -> None:
+        """Album members whose image is gone (and was uploaded before the grace period)."""
+        if self.albums is None:
+            return
+        try:
+            found = self.albums.prune(dry_run=True,
+                                      uploaded_before=format_timestamp(self.cutoff))
+        except GalleryError as err:
+            report.failed.append(("albums", f"{err.message} Run `gallery doctor`."))
+            return
+        report.album_members = [(album_id, image_id)
+                                for album_id, ids in sorted(found.dangling.items())
+                                for image_id in ids]
+
+    def _survey_links(self, report: CleanupReport, link_ids: set[str],
+                      usages: dict[str, ObjectInfo]) -> None:
+        """Links closed for good or whose album is gone; usage records without a link."""
+        if self.links is None:
+            return
+        try:
+            stale = self.links.stale(self.now)
+        except GalleryError as err:
+            report.failed.append(("share links", f"{err.message} Run `gallery doctor`."))
+            return
+        for link in stale:
+            if parse_timestamp(link.created_at) > self.cutoff:
+                report.young.append(self.keys.link(link.id))
+                continue
+            closed_at = link.revoked_at or (link.expires_at if link.expired(self.now) else None)
+            if closed_at is not None and parse_timestamp(closed_at) + KEEP_CLOSED <= self.now:
+                why = (f"{'revoked' if link.revoked_at else 'expired'} on {closed_at[:10]}, "
+                       f"over {KEEP_CLOSED.days} days ago")
+            else:
+                why = "its album was deleted"
+            report.stale_links.append((link.id, why))
+            self._stale[link.id] = link
+        for link_id, info in sorted(usages.items()):
+            if link_id in link_ids:
+                continue
+            if info.updated > self.cutoff:
+                report.young.append(info.key)
+            else:
+                report.stale_links.append((link_id, "a usage record without its link"))
+                self._stale[link_id] = None
 
     def _orphan_if_old(self, report: CleanupReport, info: ObjectInfo,
                        strays: list[ObjectInfo]) -> None:
@@ -375,6 +484,8 @@ class Cleanup:
         self._sync_meta(report)
         self._fix_counts(report)
         self._remove_expired(report)
+        self._prune_albums(report)
+        self._remove_links(report)
 
     def _remove_orphans(self, report: CleanupReport, orphans: dict[str, list[ObjectInfo]]) -> None:
         self.images.catalog.forget()
@@ -489,6 +600,37 @@ class Cleanup:
             except GalleryError:
                 continue
             self._delete(report, [found.key])
+
+
+    def _prune_albums(self, report: CleanupReport) -> None:
+        """Take the members whose image is gone out of their albums (found again, since
+        the repairs above may have removed images)."""
+        if self.albums is None or not report.album_members:
+            return
+        try:
+            pruned = self.albums.prune(dry_run=False,
+                                       uploaded_before=format_timestamp(self.cutoff))
+        except GalleryError as err:
+            report.failed.append(("albums", err.message))
+            return
+        report.removed += [f"album:{album_id}:{image_id}"
+                           for album_id, ids in sorted(pruned.dangling.items())
+                           for image_id in ids]
+
+    def _remove_links(self, report: CleanupReport) -> None:
+        if self.links is None:
+            return
+        for link_id, _ in report.stale_links:
+            link = self._stale.get(link_id)
+            try:
+                if link is not None:
+                    self.links.remove(link)
+                    report.removed.append(self.keys.link(link_id))
+                else:
+                    self.storage.delete(self.keys.link_usage(link_id), missing_ok=True)
+                    report.removed.append(self.keys.link_usage(link_id))
+            except GalleryError as err:
+                report.failed.append((self.keys.link(link_id), err.message))
 
 
 def _delete_order(infos: list[ObjectInfo], keys: Keys, image_id: str) -> list[str]:

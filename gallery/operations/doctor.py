@@ -214,6 +214,42 @@ def check_users(rt: Operations) -> str:
     return f"users.json is readable ({len(users)} accounts)"
 
 
+def check_albums(rt: Operations) -> str:
+    """Every album and share link document is readable; no album lists an image that is gone."""
+    bad_albums: list[str] = []
+    bad_links: list[str] = []
+    albums = [album for _, album in rt.albums.shelf.all(damaged=bad_albums).values()]
+    links = [link for _, link in rt.links.shelf.all(damaged=bad_links).values()]
+    problems: list[str] = []
+    fixes: list[str] = []
+    if bad_albums or bad_links:
+        keys = [rt.keys.album(i) for i in sorted(bad_albums)] + [
+            rt.keys.link(i) for i in sorted(bad_links)]
+        problems.append(f"{len(keys)} document(s) cannot be read: {', '.join(keys)}.")
+        if bad_albums:
+            fixes.append("Repair the album's JSON by hand, or delete the object (the album is "
+                         "lost, its images stay) and `gallery import` an export that holds it.")
+        if bad_links:
+            fixes.append("Repair the link's JSON by hand, or delete the object (the link stops "
+                         "working; make a new one).")
+    present = {row.id for row in rt.images.view().rows()}
+    dangling = {album.id: sum(1 for i in album.image_ids if i not in present)
+                for album in albums}
+    dangling = {album_id: count for album_id, count in dangling.items() if count}
+    if dangling:
+        total = sum(dangling.values())
+        problems.append(f"{total} album member(s) in {len(dangling)} album(s) point at images "
+                        f"that are gone (e.g. album {next(iter(dangling))}).")
+        fixes.append("Run `flask --app app gallery cleanup` to take them out.")
+    if problems:
+        raise Problem(" ".join(problems), " ".join(fixes))
+    members = sum(album.count for album in albums)
+    return (f"{len(albums)} album{'s' if len(albums) != 1 else ''} ({members} "
+            f"member{'s' if members != 1 else ''}) and "
+            f"{len(links)} share link{'s' if len(links) != 1 else ''} are readable; "
+            "every member is an image of the gallery")
+
+
 def check_admin(rt: Operations) -> str:
     admins = [u for u in rt.accounts.list_users() if u.is_admin and not u.disabled]
     if not admins:
@@ -233,6 +269,7 @@ CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
     ("free space", check_space, None),
     ("catalog", check_index, REINDEX_FIX),
     ("meta.json", check_meta, None),
+    ("albums and links", check_albums, None),
     ("accounts", check_users,
      "users.json is damaged: restore it from a backup, or repair the JSON by hand."),
     ("admin account", check_admin,

@@ -20,7 +20,10 @@ import orjson
 from gallery.clock import is_timestamp
 from gallery.errors import BadRequest
 
-FORMAT = 1
+FORMAT = 2
+#: The formats an import reads: 1 (images only, as earlier releases wrote it) and 2
+#: (images and ``albums.json``, whose count ``albums`` gives).
+FORMATS = (1, 2)
 MANIFEST = "manifest.json"
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -62,12 +65,22 @@ class Checked:
     reassigned: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def parse(raw: bytes) -> list[Any]:
-    """The list of records of a manifest's bytes.
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a manifest says: its format, its image records (unchecked), and how many
+    albums ``albums.json`` holds (``None`` for format 1, which has no albums)."""
+
+    format: int
+    images: list[Any]
+    albums: int | None
+
+
+def parse(raw: bytes) -> Manifest:
+    """A manifest's bytes, read.
 
     Raises:
-        BadRequest: larger than :data:`MAX_MANIFEST_BYTES`, not JSON, not of format
-            :data:`FORMAT`, or without a list of images.
+        BadRequest: larger than :data:`MAX_MANIFEST_BYTES`, not JSON, not of one of
+            :data:`FORMATS`, or without a list of images (or, in format 2, a count of albums).
     """
     if len(raw) > MAX_MANIFEST_BYTES:
         raise BadRequest(f"{MANIFEST} is larger than {MAX_MANIFEST_BYTES // 2**20} MiB.")
@@ -76,14 +89,20 @@ def parse(raw: bytes) -> list[Any]:
     except orjson.JSONDecodeError as err:
         raise BadRequest(f"{MANIFEST} is damaged: {err}.") from None
     if not isinstance(manifest, dict) or type(manifest.get("format")) is not int \
-            or manifest["format"] != FORMAT:
-        raise BadRequest(f"{MANIFEST} is not an export of format {FORMAT}.")
+            or manifest["format"] not in FORMATS:
+        raise BadRequest(f"{MANIFEST} is not an export of format "
+                         f"{' or '.join(map(str, FORMATS))}.")
     images = manifest.get("images")
     if not isinstance(images, list):
         raise BadRequest(f"{MANIFEST} has no list of images.")
     if len(images) > MAX_RECORDS:
         raise BadRequest(f"{MANIFEST} lists more than {MAX_RECORDS} images.")
-    return images
+    albums = None
+    if manifest["format"] >= 2:
+        albums = manifest.get("albums")
+        if type(albums) is not int or albums < 0:
+            raise BadRequest(f"{MANIFEST} does not say how many albums the export holds.")
+    return Manifest(manifest["format"], images, albums)
 
 
 def _text(record: dict[str, Any], name: str, limit: int, required: bool = False) -> str:

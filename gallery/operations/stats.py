@@ -1,4 +1,5 @@
-"""Figures about the gallery: counts, bytes by kind, uploads per day, the largest images."""
+"""Figures about the gallery: counts, bytes by kind, uploads per day, the largest images,
+albums and share links."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from gallery.albums import Albums, Links
 from gallery.audit import AuditEntry, AuditLog
 from gallery.images.service import Images
 from gallery.keys import Keys
 from gallery.storage.base import Storage
 
-KINDS = ("originals", "variants", "metadata", "index", "other")
+KINDS = ("originals", "variants", "metadata", "index", "albums", "other")
+#: The states a share link is counted in: it opens its album; it is past its expiry;
+#: it was revoked; its album was deleted (and it was neither revoked nor expired).
+LINK_STATES = ("active", "expired", "revoked", "album deleted")
 DAYS = 30
 LARGEST = 10
 
@@ -33,6 +38,10 @@ class Stats:
         index_version: the stored version of ``index.json`` (``None``: none yet).
         last_rebuild: when ``reindex`` last rebuilt the index, if ever.
         audit: the 10 latest audit entries, newest first.
+        album_count: albums.
+        images_in_albums: images of the gallery that are in at least one album.
+        links: share links by state (:data:`LINK_STATES`, each always present).
+        damaged: keys of album and link documents that cannot be read (not counted).
     """
 
     image_count: int
@@ -45,10 +54,45 @@ class Stats:
     index_version: str | None
     last_rebuild: str | None
     audit: list[AuditEntry] = field(default_factory=list)
+    album_count: int = 0
+    images_in_albums: int = 0
+    links: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LINK_STATES, 0))
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
         return sum(self.bytes_by_kind.values())
+
+    @property
+    def link_count(self) -> int:
+        return sum(self.links.values())
+
+    def lines(self) -> list[str]:
+        """The figures as text for people (what ``gallery stats`` prints)."""
+        out = [
+            f"Images: {self.image_count}",
+            f"Storage: {self.backend} at {self.location}",
+            f"Bytes: {self.total_bytes} in all; " + ", ".join(
+                f"{kind} {size}" for kind, size in self.bytes_by_kind.items()),
+        ]
+        if self.by_content_type:
+            out.append("Types: " + ", ".join(
+                f"{kind} {count}" for kind, count in self.by_content_type.items()))
+        recent = sum(count for _, count in self.per_day)
+        out.append(f"Uploads in the last {len(self.per_day)} days: {recent}")
+        out.append(f"Albums: {self.album_count}, holding {self.images_in_albums} of the images")
+        out.append(f"Share links: {self.link_count}; " + ", ".join(
+            f"{state} {count}" for state, count in self.links.items()
+            if count or state != "album deleted"))
+        if self.damaged:
+            out.append(f"Damaged, not counted (run `gallery doctor`): {', '.join(self.damaged)}")
+        out.append(f"Index version: {self.index_version or 'none yet'}; "
+                   f"last rebuilt: {self.last_rebuild or 'never'}")
+        out += [f"Large: {record['id']}  {record['size']} bytes  {record['filename']}"
+                for record in self.largest[:3]]
+        out += [f"Audit: {entry.at}  {entry.actor}  {entry.action}  {entry.target}".rstrip()
+                for entry in self.audit]
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +107,11 @@ class Stats:
             "index_version": self.index_version,
             "last_rebuild": self.last_rebuild,
             "audit": [entry.to_json() for entry in self.audit],
+            "album_count": self.album_count,
+            "images_in_albums": self.images_in_albums,
+            "links": dict(self.links),
+            "link_count": self.link_count,
+            "damaged": list(self.damaged),
         }
 
 
@@ -70,6 +119,8 @@ def kind_of(key: str, keys: Keys) -> str:
     """Which of :data:`KINDS` an object under the prefix counts as."""
     if key == keys.index or key.startswith(keys.catalog_prefix):
         return "index"
+    if key.startswith((keys.albums_prefix, keys.links_prefix)):
+        return "albums"
     image_id = keys.image_id_of(key)
     if image_id is None:
         return "other"
@@ -101,10 +152,41 @@ def per_day(created: list[str], today: datetime, days: int = DAYS) -> list[tuple
     return [(label, counts.get(label, 0)) for label in labels]
 
 
+def album_figures(albums: Albums, links: Links, keys: Keys, present: set[str], now: datetime,
+                  damaged: list[str]) -> tuple[int, int, dict[str, int]]:
+    """Albums, how many of the images ``present`` are in one, and share links by state.
+
+    Damaged documents are left out and their keys added to ``damaged``.
+
+    Raises:
+        StorageUnavailable: the storage did not answer.
+    """
+    bad_albums: list[str] = []
+    bad_links: list[str] = []
+    shelved = [album for _, album in albums.shelf.all(damaged=bad_albums).values()]
+    in_albums = {i for album in shelved for i in album.image_ids if i in present}
+    album_ids = {album.id for album in shelved} | set(bad_albums)
+    states = dict.fromkeys(LINK_STATES, 0)
+    for _, link in links.shelf.all(damaged=bad_links).values():
+        if link.revoked_at is not None:
+            states["revoked"] += 1
+        elif link.expired(now):
+            states["expired"] += 1
+        elif link.album not in album_ids:
+            states["album deleted"] += 1
+        else:
+            states["active"] += 1
+    damaged += [keys.album(name) for name in sorted(bad_albums)]
+    damaged += [keys.link(name) for name in sorted(bad_links)]
+    return len(shelved), len(in_albums), states
+
+
 def gather(
-    storage: Storage, keys: Keys, images: Images, audit: AuditLog, now: datetime
+    storage: Storage, keys: Keys, images: Images, audit: AuditLog, now: datetime,
+    albums: Albums | None = None, links: Links | None = None,
 ) -> Stats:
-    """Read the catalog's rows and one listing of the prefix and sum them up.
+    """Read the catalog's rows, one listing of the prefix, and the albums and links,
+    and sum them up.
 
     Raises:
         DocumentDamaged: the catalog cannot be read.
@@ -113,6 +195,11 @@ def gather(
     root, version = images.catalog.read_root()
     view = images.view()
     rows = view.rows()
+    damaged: list[str] = []
+    album_count, in_albums, links_by_state = (
+        album_figures(albums, links, keys, {r.id for r in rows}, now, damaged)
+        if albums is not None and links is not None
+        else (0, 0, dict.fromkeys(LINK_STATES, 0)))
     sizes = dict.fromkeys(KINDS, 0)
     for info in storage.list(keys.prefix):
         sizes[kind_of(info.key, keys)] += info.size
@@ -128,4 +215,8 @@ def gather(
         index_version=version,
         last_rebuild=root.extra.get("rebuilt_at") if root is not None else None,
         audit=audit.latest(10),
+        album_count=album_count,
+        images_in_albums=in_albums,
+        links=links_by_state,
+        damaged=damaged,
     )

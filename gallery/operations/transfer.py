@@ -2,14 +2,18 @@
 
 An export holds::
 
-    manifest.json          {"format": 1, "exported_at", "images": [full records], "missing"}
+    manifest.json          {"format": 2, "exported_at", "source", "images": [full records],
+                            "missing": [ids], "albums": number of albums}
     index.json             every record in one JSON index (the catalog, as one object)
+    albums.json            every album, as stored (see gallery.operations.album_export)
     originals/<id>.<ext>   every original, byte for byte
 
 ``manifest.json`` is written last, so a folder with one is a finished export.
+Exports of format 1 (no albums, as earlier releases wrote them) are imported too.
 Importing an export reproduces the gallery (ids, titles, descriptions,
-uploaders, times); every original still goes through the upload pipeline and
-thumbnails are made again. Importing a plain folder uploads every file in it
+uploaders, times, albums); every original still goes through the upload pipeline and
+thumbnails are made again. Accounts, API tokens and share links are never exported.
+Importing a plain folder uploads every file in it
 (judged by content, not by name) as one user; files already in the gallery
 are recognised by their SHA-256, so an interrupted import can simply be run
 again.
@@ -31,7 +35,8 @@ import orjson
 from gallery.clock import format_timestamp
 from gallery.errors import BadRequest, GalleryError, ObjectNotFound, TooLarge
 from gallery.keys import is_image_id
-from gallery.operations import manifest
+from gallery.operations import album_export, manifest
+from gallery.operations.album_export import ALBUMS, AlbumImport
 from gallery.operations.stats import backend_name
 from gallery.zipstream import Sink
 from gallery.zipstream import entry as zip_entry
@@ -40,7 +45,7 @@ if TYPE_CHECKING:
     from gallery.images.results import UploadResult
     from gallery.operations import Operations
 
-FORMAT = 1
+FORMAT = manifest.FORMAT
 MANIFEST = "manifest.json"
 INDEX = "index.json"
 ORIGINALS = "originals"
@@ -59,16 +64,33 @@ class ExportReport:
         images: originals written.
         bytes: their total size.
         missing: ids in the index whose original could not be found (left out).
+        albums: albums written to ``albums.json``.
+        damaged_albums: ids of albums whose stored document is damaged (left out).
     """
 
     dest: str
     images: int = 0
     bytes: int = 0
     missing: list[str] = field(default_factory=list)
+    albums: int = 0
+    damaged_albums: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"dest": self.dest, "images": self.images, "bytes": self.bytes,
-                "missing": list(self.missing)}
+                "missing": list(self.missing), "albums": self.albums,
+                "damaged_albums": list(self.damaged_albums)}
+
+    def lines(self) -> list[str]:
+        """A summary for people."""
+        out = [f"Exported {self.images} images ({self.bytes} bytes) and {self.albums} "
+               f"album{'s' if self.albums != 1 else ''} to {self.dest}."]
+        if self.missing:
+            out.append(f"Left out {len(self.missing)} index entries whose original is missing "
+                       "(run `gallery cleanup --dry-run`).")
+        if self.damaged_albums:
+            out.append(f"Left out {len(self.damaged_albums)} damaged album(s): "
+                       f"{', '.join(self.damaged_albums)} (run `gallery doctor`).")
+        return out
 
 
 @dataclass(slots=True)
@@ -82,6 +104,8 @@ class ImportReport:
         rejected: ``(path, reason)`` of each file refused.
         reassigned: ``(path, uploader in the manifest, uploader given)`` of each image
             whose uploader has no account here.
+        albums: what became of the export's albums (``None``: a folder of images, or
+            an export of format 1, which has none).
     """
 
     source: str
@@ -89,6 +113,7 @@ class ImportReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     reassigned: list[tuple[str, str, str]] = field(default_factory=list)
+    albums: AlbumImport | None = None
 
     @property
     def total(self) -> int:
@@ -111,6 +136,7 @@ class ImportReport:
             "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
             "reassigned": [{"path": p, "from": old, "to": new}
                            for p, old, new in self.reassigned],
+            "albums": self.albums.to_json() if self.albums is not None else None,
         }
 
     def lines(self) -> list[str]:
@@ -120,6 +146,8 @@ class ImportReport:
         out += [f"  rejected {path}: {reason}" for path, reason in self.rejected]
         out += [f"  {path}: uploader {old!r} has no account here; uploaded by {new!r}"
                 for path, old, new in self.reassigned]
+        if self.albums is not None:
+            out += self.albums.lines()
         return out
 
 
@@ -139,13 +167,20 @@ class _Plan:
     index_bytes: bytes
     records: list[dict[str, Any]]  # oldest first
     exported_at: str
+    albums_bytes: bytes
+    albums: int
+    damaged_albums: list[str]
 
 
 def _plan(rt: Operations, now: datetime) -> _Plan:
-    """The catalog as it is right now: its records in upload order, and as one index."""
+    """The catalog and the albums as they are right now: the records in upload order,
+    and as one index; the albums as ``albums.json`` (a damaged album is left out)."""
     records = [record.to_json() for record in rt.images.view().records()]
     index = {"format": 1, "images": {r["id"]: r for r in records}}
-    return _Plan(orjson.dumps(index), records, format_timestamp(now))
+    damaged: list[str] = []
+    albums = [album for _, album in rt.albums.shelf.all(damaged=damaged).values()]
+    return _Plan(orjson.dumps(index), records, format_timestamp(now),
+                 album_export.dump(albums), len(albums), sorted(damaged))
 
 
 def _manifest(plan: _Plan, rt: Operations, exported: list[dict[str, Any]],
@@ -156,6 +191,7 @@ def _manifest(plan: _Plan, rt: Operations, exported: list[dict[str, Any]],
         "source": {"backend": backend_name(rt.storage), "prefix": rt.keys.prefix},
         "images": exported,
         "missing": missing,
+        "albums": plan.albums,
     }, option=orjson.OPT_INDENT_2)
 
 
@@ -173,7 +209,8 @@ def export_folder(rt: Operations, dest: Path, now: datetime, progress: Progress 
     plan = _plan(rt, now)
     (dest / ORIGINALS).mkdir(parents=True, exist_ok=True)
     (dest / INDEX).write_bytes(plan.index_bytes)
-    report = ExportReport(str(dest))
+    (dest / ALBUMS).write_bytes(plan.albums_bytes)
+    report = ExportReport(str(dest), albums=plan.albums, damaged_albums=plan.damaged_albums)
     exported: list[dict[str, Any]] = []
     for done, record in enumerate(plan.records, 1):
         target = dest / original_name(record)
@@ -215,10 +252,13 @@ def iter_zip(rt: Operations, now: datetime, report: ExportReport,
         StorageUnavailable: the storage did not answer (the zip stops there).
     """
     plan = _plan(rt, now)
+    report.albums, report.damaged_albums = plan.albums, plan.damaged_albums
     sink = Sink()
     exported: list[dict[str, Any]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zip_entry(INDEX, plan.exported_at, zipfile.ZIP_DEFLATED), plan.index_bytes)
+        archive.writestr(zip_entry(ALBUMS, plan.exported_at, zipfile.ZIP_DEFLATED),
+                         plan.albums_bytes)
         yield sink.take()
         for done, record in enumerate(plan.records, 1):
             try:
@@ -383,16 +423,18 @@ def is_export(path: Path) -> bool:
 
 def import_export(rt: Operations, path: Path, progress: Progress | None,
                   fallback: str | None = None) -> ImportReport:
-    """Reproduce an exported gallery: same ids, texts, uploaders and times.
+    """Reproduce an exported gallery: same ids, texts, uploaders, times and albums.
 
-    The manifest is checked whole first (:mod:`gallery.operations.manifest`);
-    a record that fails is listed as rejected and the rest go on. An uploader
-    without an account here becomes ``fallback`` (listed as reassigned); without
-    a fallback such records are rejected.
+    The manifest and ``albums.json`` are read whole first
+    (:mod:`gallery.operations.manifest`, :mod:`gallery.operations.album_export`);
+    a record that fails is listed as rejected and the rest go on. An uploader (or
+    album owner) without an account here becomes ``fallback`` (listed as
+    reassigned); without a fallback such records are rejected. The albums are
+    stored once the images are in.
 
     Raises:
-        BadRequest: the manifest is missing, damaged, too large, or of an unknown
-            format; a zip holds an entry with an absolute path or ``..``.
+        BadRequest: the manifest or ``albums.json`` is missing, damaged, too large, or
+            of an unknown format; a zip holds an entry with an absolute path or ``..``.
         DocumentDamaged: the index cannot be read.
         StorageUnavailable: the storage did not answer.
     """
@@ -401,13 +443,17 @@ def import_export(rt: Operations, path: Path, progress: Progress | None,
     try:
         if not source.has(MANIFEST):
             raise BadRequest(f"{path} has no {MANIFEST}; it is not a gallery export.")
-        images = manifest.parse(source.read(MANIFEST, manifest.MAX_MANIFEST_BYTES))
+        contents = manifest.parse(source.read(MANIFEST, manifest.MAX_MANIFEST_BYTES))
+        albums = None
+        if contents.albums is not None:
+            albums = album_export.parse(source.read(ALBUMS, album_export.MAX_ALBUMS_BYTES),
+                                        contents.albums)
 
         def account(name: str) -> str | None:
             user = rt.accounts.get(name)
             return None if user is None else user.username
 
-        checked = manifest.check(images, account, fallback)
+        checked = manifest.check(contents.images, account, fallback)
         report.rejected += checked.rejected
         report.reassigned += checked.reassigned
         limit = rt.images.limits.max_bytes
@@ -419,9 +465,28 @@ def import_export(rt: Operations, path: Path, progress: Progress | None,
                              entry.original, source.read(entry.original, limit), entry.record))
                 if progress:
                     progress(done, total)
+        if albums is not None:
+            report.albums = _put_back_albums(rt, report, checked, albums, account, fallback)
     finally:
         source.close()
     return report
+
+
+def _put_back_albums(rt: Operations, report: ImportReport, checked: manifest.Checked,
+                     albums: list[Any], account: Callable[[str], str | None],
+                     fallback: str | None) -> AlbumImport:
+    """Store the export's albums over the images now in the target.
+
+    Raises:
+        DocumentDamaged, StorageUnavailable.
+    """
+    exported_id = {entry.original: entry.record["id"] for entry in checked.entries}
+    moved_to = {exported_id[name]: image_id for name, image_id in report.duplicates
+                if name in exported_id and exported_id[name] != image_id}
+    rt.images.catalog.forget()
+    present = {record.id: record.key for record in rt.images.view().records()}
+    return album_export.put_back(rt.albums, albums, present=present, moved_to=moved_to,
+                                 account=account, fallback=fallback)
 
 
 def _attempt(report: ImportReport, name: str, step: Callable[[], None]) -> None:

@@ -25,7 +25,7 @@ def test_a_healthy_gallery_passes_every_check(healthy):
     checks = healthy.operations.doctor()
     assert [c.name for c in checks] == [
         "configuration", "storage reachable", "storage writable", "libmagic", "image codecs",
-        "free space", "catalog", "meta.json", "accounts", "admin account",
+        "free space", "catalog", "meta.json", "albums and links", "accounts", "admin account",
     ]
     failed = [c for c in checks if not c.ok]
     assert failed == []
@@ -77,8 +77,8 @@ def test_unreachable_storage_fails_the_storage_checks():
     runtime = build_runtime(down)
     down.fail("*")
     checks = _by_name(runtime.operations.doctor())
-    for name in ("storage reachable", "storage writable", "catalog", "meta.json", "accounts",
-                 "admin account"):
+    for name in ("storage reachable", "storage writable", "catalog", "meta.json",
+                 "albums and links", "accounts", "admin account"):
         assert not checks[name].ok, name
         assert "did not answer" in checks[name].message
     assert checks["storage reachable"].fix.startswith("Check GALLERY_STORAGE")

@@ -82,7 +82,10 @@ def test_export_then_import_reproduces_the_gallery(gallery, tmp_path, dest_name,
 def test_export_folder_layout(gallery, tmp_path):
     gallery.operations.export_to(tmp_path / "out", actor="ada")
     manifest = orjson.loads((tmp_path / "out" / "manifest.json").read_bytes())
-    assert manifest["format"] == 1 and manifest["exported_at"].endswith("Z")
+    assert manifest["format"] == 2 and manifest["exported_at"].endswith("Z")
+    assert manifest["albums"] == 0
+    assert orjson.loads((tmp_path / "out" / "albums.json").read_bytes()) == {
+        "format": 1, "albums": []}
     assert [r["id"] for r in manifest["images"]] == sorted(
         _records(gallery), key=lambda i: gallery.images.get(i)["created_at"])
     files = sorted(p.name for p in (tmp_path / "out" / "originals").iterdir())
@@ -128,7 +131,8 @@ def test_streamed_zip_is_valid_and_produced_incrementally(storage, tmp_path):
         for record in manifest["images"]:
             name = f"originals/{record['id']}.png"
             assert archive.read(name) == runtime.storage.get(runtime.keys.original(record["id"]))
-    assert names[0] == "index.json" and names[-1] == "manifest.json" and len(names) == 8
+    assert names[:2] == ["index.json", "albums.json"] and names[-1] == "manifest.json"
+    assert len(names) == 9
     assert runtime.audit.latest(1)[0].action == "gallery.export"
 
     path = tmp_path / "download.zip"
