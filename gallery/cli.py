@@ -1,8 +1,9 @@
-"""Command line: ``flask --app app users|tokens|gallery ...``.
+"""Command line: ``flask --app app users|tokens|gallery|albums|links ...``.
 
 Commands are thin: they parse arguments, call the domain services and print.
 Every failure exits non-zero with a one-line reason. Destructive commands are
-recorded in the audit log with the actor ``cli``.
+recorded in the audit log with the actor ``cli``, which has an admin's rights
+over albums and links.
 """
 
 from __future__ import annotations
@@ -21,14 +22,22 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from gallery.accounts import ROLES, normalize_username
+from gallery.albums.model import MAX_IDS_PER_CALL, SORTS, VISIBILITIES, Album, ShareLink
 from gallery.audit import CLI_ACTOR
 from gallery.errors import GalleryError
+from gallery.images.results import Actor
+from gallery.keys import is_image_id
 from gallery.operations.transfer import Progress, is_export
 from gallery.runtime import Runtime
 
 users_cli = AppGroup("users", help="Manage accounts.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
 gallery_cli = AppGroup("gallery", help="Operate the gallery: reindex and more.")
+albums_cli = AppGroup("albums", help="Manage albums.")
+links_cli = AppGroup("links", help="Manage the share links of albums.")
+
+#: Who album and link commands act as: the command line, with an admin's rights.
+CLI_ADMIN = Actor(CLI_ACTOR, is_admin=True)
 
 
 def _runtime() -> Runtime:
@@ -333,8 +342,244 @@ def export(dest: Path) -> None:
         click.echo(line)
 
 
+# --- albums ----------------------------------------------------------------------------------
+
+
+def _album_owner(runtime: Runtime, username: str | None) -> str:
+    """Who a new album belongs to: ``--owner`` (an active account), or the only admin.
+
+    Raises:
+        click.ClickException: no such account, a disabled one, or no single admin.
+    """
+    if username:
+        user = runtime.accounts.get(username)
+        if user is None:
+            raise click.ClickException(f"There is no user {username!r}.")
+        if user.disabled:
+            raise click.ClickException(f"The account {user.username} is disabled.")
+        return user.username
+    admins = [u.username for u in runtime.accounts.list_users() if u.is_admin and not u.disabled]
+    if len(admins) == 1:
+        return admins[0]
+    if not admins:
+        raise click.ClickException("There is no admin account; pass --owner USER.")
+    raise click.ClickException(f"There are {len(admins)} admins; choose one with --owner USER.")
+
+
+def _images(runtime: Runtime, image_ids: tuple[str, ...]) -> list[str]:
+    """The ids as given (each once); every one must be an image of the gallery.
+
+    Raises:
+        click.ClickException: some are not (all of them are named, up to five).
+    """
+    ids = list(dict.fromkeys(image_ids))
+    view = runtime.images.view()
+    missing = [i for i in ids if not is_image_id(i) or view.get(i) is None]
+    if missing:
+        shown = ", ".join(m[:40] for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise click.ClickException(f"No such image ({len(missing)} in all): {shown}.")
+    return ids
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    """The ids in calls of at most :data:`MAX_IDS_PER_CALL`."""
+    for start in range(0, len(ids), MAX_IDS_PER_CALL):
+        yield ids[start:start + MAX_IDS_PER_CALL]
+
+
+def _images_word(count: int) -> str:
+    return f"{count} image{'' if count == 1 else 's'}"
+
+
+@albums_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the albums as the API shows them.")
+@one_line_errors
+def albums_list(as_json: bool) -> None:
+    """List every album, newest first: id, visibility, images, owner and title."""
+    from gallery.web.views import albums_json
+
+    runtime = _runtime()
+    albums = runtime.albums.all()
+    if as_json:
+        _echo_json(albums_json(albums, runtime.images))
+        return
+    if not albums:
+        click.echo("No albums yet. Create one with: flask --app app albums create TITLE")
+        return
+    width = max(len(a.owner) for a in albums)
+    for album in albums:
+        click.echo(f"{album.id}  {album.visibility:<8}  {_images_word(album.count):>12}  "
+                   f"{album.owner:<{width}}  {album.title}")
+
+
+@albums_cli.command("create")
+@click.argument("title")
+@click.option("--description", default="", help="What the album is about.")
+@click.option("--visibility", type=click.Choice(VISIBILITIES), default="private",
+              show_default=True, help="public: listed; unlisted: by its address; "
+              "private: signed-in users.")
+@click.option("--sort", type=click.Choice(SORTS), default="manual", show_default=True,
+              help="The order its images are shown in.")
+@click.option("--owner", metavar="USER", help="Whose album it is (default: the only admin).")
+@one_line_errors
+def albums_create(title: str, description: str, visibility: str, sort: str,
+                  owner: str | None) -> None:
+    """Create an empty album called TITLE and print its id."""
+    runtime = _runtime()
+    album = runtime.albums.create(title=title, description=description, visibility=visibility,
+                                  sort=sort, actor=CLI_ADMIN,
+                                  owner=_album_owner(runtime, owner))
+    click.echo(album.id)
+    click.echo(f"Created the {album.visibility} album “{album.title}” of {album.owner}.",
+               err=True)
+
+
+def _album(runtime: Runtime, album_id: str) -> Album:
+    """Raises: NotFound: there is no such album."""
+    return runtime.albums.get(album_id)
+
+
+@albums_cli.command("add")
+@click.argument("album_id")
+@click.argument("image_ids", nargs=-1, required=True)
+@one_line_errors
+def albums_add(album_id: str, image_ids: tuple[str, ...]) -> None:
+    """Add images to the end of album ALBUM_ID (those already in it stay where they are)."""
+    runtime = _runtime()
+    album = _album(runtime, album_id)
+    before = album.count
+    for chunk in _chunks(_images(runtime, image_ids)):
+        album = runtime.albums.change_images(album_id, actor=CLI_ADMIN, add=chunk)
+    click.echo(f"Added {_images_word(album.count - before)} to “{album.title}” "
+               f"({album.count} in all).")
+
+
+@albums_cli.command("remove")
+@click.argument("album_id")
+@click.argument("image_ids", nargs=-1, required=True)
+@one_line_errors
+def albums_remove(album_id: str, image_ids: tuple[str, ...]) -> None:
+    """Take images out of album ALBUM_ID (they stay in the gallery)."""
+    runtime = _runtime()
+    album = _album(runtime, album_id)
+    before = album.count
+    ids = list(dict.fromkeys(image_ids))
+    absent = sum(1 for i in ids if not album.has(i))
+    for chunk in _chunks(ids):
+        album = runtime.albums.change_images(album_id, actor=CLI_ADMIN, remove=chunk)
+    note = f"; {absent} {'was' if absent == 1 else 'were'} not in it" if absent else ""
+    click.echo(f"Removed {_images_word(before - album.count)} from “{album.title}” "
+               f"({album.count} left{note}).")
+
+
+@albums_cli.command("delete")
+@click.argument("album_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@one_line_errors
+def albums_delete(album_id: str, yes: bool) -> None:
+    """Delete album ALBUM_ID and revoke its share links (its images stay)."""
+    runtime = _runtime()
+    album = _album(runtime, album_id)
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Delete the album “{album.title}” ({_images_word(album.count)})?",
+                      abort=True)
+    revoked = runtime.links.revoke_album(album_id, actor=CLI_ADMIN)
+    runtime.albums.delete(album_id, actor=CLI_ADMIN)
+    links = f"{revoked} share link{'' if revoked == 1 else 's'} revoked"
+    click.echo(f"Deleted the album “{album.title}” (its {_images_word(album.count)} stay; "
+               f"{links}).")
+
+
+# --- share links -----------------------------------------------------------------------------
+
+
+def _link_state(runtime: Runtime, link: ShareLink) -> str:
+    return link.closed(runtime.links.now()) or "open"
+
+
+@links_cli.command("create")
+@click.argument("album_id")
+@click.option("--password-stdin", is_flag=True,
+              help="Read a password the link asks for from standard input.")
+@click.option("--expires", metavar="TIME", help="When the link stops working: an ISO 8601 time "
+              "(2027-01-31T18:00:00Z) or a date (works through that day, UTC).")
+@click.option("--allow-download", is_flag=True, help="Let visitors download the originals.")
+@click.option("--show-details", is_flag=True, help="Show visitors camera details and dates.")
+@click.option("--label", default="", help="A note for you: who the link is for.")
+@one_line_errors
+def links_create(album_id: str, password_stdin: bool, expires: str | None,
+                 allow_download: bool, show_details: bool, label: str) -> None:
+    """Create a share link to album ALBUM_ID and print its address (only this once)."""
+    from gallery.web.views import site_url
+
+    runtime = _runtime()
+    password = _read_password(True) if password_stdin else None
+    link = runtime.links.create(album_id, actor=CLI_ADMIN, password=password,
+                                expires_at=expires, allow_download=allow_download,
+                                show_details=show_details, label=label)
+    click.echo(site_url("share.page", token=link.token))
+    until = f"until {link.expires_at}" if link.expires_at else "until revoked"
+    who = "this address and the password" if link.has_password else "this address"
+    click.echo(f"Link {link.id}, {until}: whoever has {who} sees “{_album(runtime, album_id).title}”.",
+               err=True)
+
+
+@links_cli.command("list")
+@click.argument("album_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the links as JSON (no addresses).")
+@one_line_errors
+def links_list(album_id: str | None, as_json: bool) -> None:
+    """List share links (of album ALBUM_ID, or all), newest first; addresses are not shown."""
+    from gallery.albums.links import link_json
+
+    runtime = _runtime()
+    if album_id is not None:
+        links = runtime.links.for_album(album_id)
+        if not links:
+            _album(runtime, album_id)  # an unknown album is an error, not an empty list
+    else:
+        links = runtime.links.all()
+    usages = runtime.links.usages(links)
+    if as_json:
+        bodies = []
+        for link in links:
+            body = link_json(link, "", usages[link.id])
+            del body["url"]
+            bodies.append(body | {"state": _link_state(runtime, link)})
+        _echo_json(bodies)
+        return
+    if not links:
+        click.echo("No share links. Create one with: flask --app app links create ALBUM_ID")
+        return
+    for link in links:
+        usage = usages[link.id]
+        flags = [name for name, on in (("password", link.has_password),
+                                       ("download", link.allow_download),
+                                       ("details", link.show_details)) if on]
+        parts = [link.id, f"{_link_state(runtime, link):<7}", f"album {link.album}",
+                 f"views {usage.views}", f"expires {link.expires_at or 'never'}",
+                 ",".join(flags) or "-", link.label]
+        click.echo("  ".join(parts).rstrip())
+
+
+@links_cli.command("revoke")
+@click.argument("link_id")
+@one_line_errors
+def links_revoke(link_id: str) -> None:
+    """Revoke share link LINK_ID for good, on every instance within seconds."""
+    runtime = _runtime()
+    was = runtime.links.get(link_id)
+    link = runtime.links.revoke(link_id, actor=CLI_ADMIN)
+    if was.revoked_at is not None:
+        click.echo(f"Link {link_id} was already revoked ({link.revoked_at}).")
+        return
+    click.echo(f"Revoked link {link_id}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(gallery_cli)
+    app.cli.add_command(albums_cli)
+    app.cli.add_command(links_cli)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from gallery.cli import gallery_cli, tokens_cli, users_cli
+from gallery.cli import albums_cli, gallery_cli, links_cli, tokens_cli, users_cli
 from gallery.config import SETTINGS, settings_table
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -36,6 +36,7 @@ def _commands(group: click.Group) -> list[str]:
 
 @pytest.mark.parametrize(
     "command", _commands(users_cli) + _commands(tokens_cli) + _commands(gallery_cli)
+    + _commands(albums_cli) + _commands(links_cli)
 )
 def test_every_command_is_documented(command):
     group, name = command.split()

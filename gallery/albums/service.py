@@ -31,8 +31,8 @@ from gallery.albums.model import (
 )
 from gallery.albums.shelf import Shelf
 from gallery.audit import AuditLog
-from gallery.clock import format_timestamp, utcnow
-from gallery.errors import BadRequest, GalleryError, NotFound, TooLarge
+from gallery.clock import format_timestamp, is_timestamp, utcnow
+from gallery.errors import BadRequest, Forbidden, GalleryError, NotFound, TooLarge
 from gallery.images.record import ImageRecord
 from gallery.images.results import Actor
 from gallery.images.service import Images
@@ -84,7 +84,8 @@ def _decode(cursor: str) -> str:
     try:
         if not isinstance(cursor, str) or len(cursor) > 200 or not cursor.isascii():
             raise ValueError
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest(_BAD_CURSOR) from None
 
@@ -157,9 +158,17 @@ class Albums:
 
     def list_page(self, viewer: Actor | None, *, limit: int, cursor: str | None
                   ) -> tuple[list[Album], str | None]:
-        """Listed albums after ``cursor``, newest first, and the cursor of the next page."""
+        """Listed albums after ``cursor``, newest first, and the cursor of the next page.
+
+        Raises:
+            BadRequest: the cursor is malformed.
+        """
         limit = max(1, min(MAX_LIMIT, int(limit)))
         after = _decode(cursor) if cursor else None
+        if after is not None:
+            created_at, _, album_id = after.partition("|")
+            if not is_timestamp(created_at) or not is_album_id(album_id):
+                raise BadRequest(_BAD_CURSOR)
         albums = [a for a in self.listed(viewer) if after is None or a.sort_key < after]
         page = albums[:limit]
         more = len(albums) > limit
@@ -245,22 +254,30 @@ class Albums:
         return replace(album, first=shown[0].id if shown else None)
 
     def create(self, *, title: Any, description: Any = "", visibility: Any = "private",
-               sort: Any = "manual", actor: Actor) -> Album:
-        """A new, empty album owned by ``actor``.
+               sort: Any = "manual", actor: Actor, owner: str | None = None) -> Album:
+        """A new, empty album owned by ``owner`` (default: ``actor``).
+
+        Only an admin (the command line is one) creates albums for someone else;
+        the caller checks that ``owner`` is an account.
 
         Raises:
             BadRequest: a field is not valid.
+            Forbidden: ``owner`` is someone else and the actor is not an admin.
         """
+        owner = actor.username if owner is None else owner
+        if owner != actor.username and not actor.is_admin:
+            raise Forbidden("Only admins create albums for someone else.")
         now = self._now()
         album = Album(
             id=new_album_id(), title=clean_title(title),
             description=clean_description(description),
             visibility=clean_visibility(visibility), sort=clean_sort(sort),
-            owner=actor.username, created_at=now, updated_at=now,
+            owner=owner, created_at=now, updated_at=now,
         )
         self.shelf.create(album.id, album)
+        details = {} if owner == actor.username else {"owner": owner}
         self._record(actor, "album.create", album.id, title=album.title,
-                     visibility=album.visibility)
+                     visibility=album.visibility, **details)
         return album
 
     def update(self, album_id: str, changes: Mapping[str, Any], *, actor: Actor) -> Album:

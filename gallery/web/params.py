@@ -46,18 +46,19 @@ def whole_number(args: Mapping[str, str], name: str, default: int, minimum: int,
     return int(raw)
 
 
-def json_body() -> Any:
-    """The request's body parsed as JSON: at most :data:`MAX_JSON_BYTES`, nested at most
-    :data:`MAX_JSON_DEPTH` deep.
+def json_body(max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """The request's body parsed as JSON: at most ``max_bytes`` (:data:`MAX_JSON_BYTES`
+    unless a call takes long lists), nested at most :data:`MAX_JSON_DEPTH` deep.
 
     Raises:
         BadRequest: too large, not JSON, or nested too deep.
     """
-    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        raise BadRequest(f"The JSON body can be at most {MAX_JSON_BYTES // 1024} KiB.")
+    too_large = f"The JSON body can be at most {max_bytes // 1024} KiB."
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise BadRequest(too_large)
     raw = request.get_data(cache=False)
-    if len(raw) > MAX_JSON_BYTES:
-        raise BadRequest(f"The JSON body can be at most {MAX_JSON_BYTES // 1024} KiB.")
+    if len(raw) > max_bytes:
+        raise BadRequest(too_large)
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:

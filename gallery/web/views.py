@@ -1,13 +1,19 @@
-"""How images are shown: the image JSON of the API and the helpers templates use."""
+"""How images and albums are shown: the JSON of the API and the helpers templates use."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_request_context, request, url_for
 
+from gallery.albums.model import Album, id_of
+from gallery.images.record import ImageRecord
 from gallery.units import human_size
+
+if TYPE_CHECKING:
+    from gallery.images.service import Images
 
 #: Fields of an index record that the API shows as they are.
 _PUBLIC_FIELDS = (
@@ -17,16 +23,24 @@ _PUBLIC_FIELDS = (
 )
 
 
+#: Thumbnails an album's cover is shown with, best first.
+_COVER_VARIANTS = ("md", "sm", "lg")
+
+
 def site_url(endpoint: str, **values: Any) -> str:
     """The URL of ``endpoint``: absolute from ``GALLERY_BASE_URL`` when set, else root-relative.
 
     Never built from the request's ``Host`` header, which the client chooses.
+    Works outside a request too (the command line prints share links).
     """
-    path = url_for(endpoint, **values)
     base = current_app.extensions["gallery"].settings["base_url"]
+    if not has_request_context():
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+        return base + path
+    path = url_for(endpoint, **values)
     if not base:
         return path
-    root = request.script_root if has_request_context() else ""
+    root = request.script_root
     if root and path.startswith(root):
         path = path[len(root):]
     return base + path
@@ -43,6 +57,56 @@ def image_urls(image: dict[str, Any]) -> dict[str, Any]:
             for name in image.get("variants", {})
         },
     }
+
+
+def cover_url(record: ImageRecord) -> str:
+    """The thumbnail an album shows for its cover image: the middle size where it exists."""
+    for name in _COVER_VARIANTS:
+        if record.variant(name) is not None:
+            return site_url("media.variant", image_id=record.id, variant=name)
+    return site_url("media.original", image_id=record.id)
+
+
+def album_json(album: Album, cover: ImageRecord | None) -> dict[str, Any]:
+    """The API's album JSON (see the README's API section).
+
+    Args:
+        album: the album.
+        cover: the record of its cover image (``album.cover_id``), or ``None``
+            when it has none or that image is gone.
+    """
+    uploaded = album.uploaded_range
+    has_cover = cover is not None and cover.id == album.cover_id
+    return {
+        "id": album.id,
+        "title": album.title,
+        "description": album.description,
+        "visibility": album.visibility,
+        "sort": album.sort,
+        "cover": cover.id if has_cover and cover is not None else None,
+        "cover_chosen": album.cover is not None and album.cover == album.cover_id,
+        "image_count": album.count,
+        "owner": album.owner,
+        "created_at": album.created_at,
+        "updated_at": album.updated_at,
+        "uploaded_range": {"first": uploaded[0], "last": uploaded[1]} if uploaded else None,
+        "urls": {
+            "page": site_url("albums.album", album_id=album.id),
+            "cover": cover_url(cover) if has_cover and cover is not None else None,
+        },
+    }
+
+
+def albums_json(albums: Sequence[Album], images: Images) -> list[dict[str, Any]]:
+    """The JSON of several albums, their cover images read in one look-up of the catalog."""
+    keys = []
+    for album in albums:
+        cover = album.cover_id
+        key = next((k for k in album.items if id_of(k) == cover), None) if cover else None
+        if key is not None:
+            keys.append(key)
+    covers = images.view().find(keys) if keys else {}
+    return [album_json(a, covers.get(a.cover_id or "")) for a in albums]
 
 
 def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -290,3 +290,19 @@ def test_an_album_downloads_as_a_zip_of_its_originals_in_order(
         assert archive.read("beach.jpg") == storage.get(KEYS.original(same[1]["id"]))
         assert archive.testzip() is None
     assert archive_name(album.title) == "Beach _ 2026.zip"
+
+
+def test_only_an_admin_creates_an_album_for_someone_else(albums: Albums) -> None:
+    given = albums.create(title="For Alice", actor=ADMIN, owner="alice")
+    assert given.owner == "alice" and albums.manageable(given.id, ALICE) == given
+    with pytest.raises(Forbidden):
+        albums.create(title="For Alice", actor=BOB, owner="alice")
+    assert albums.create(title="Mine", actor=BOB, owner="bob").owner == "bob"
+    assert sorted(a.title for a in albums.all()) == ["For Alice", "Mine"]
+
+
+@pytest.mark.parametrize("cursor", ["%%%", "MTIz", "bm90fGFuLWFsYnVt", "x" * 300])
+def test_a_malformed_list_cursor_is_refused(albums: Albums, cursor: str) -> None:
+    albums.create(title="A", visibility="public", actor=ALICE)
+    with pytest.raises(BadRequest):
+        albums.list_page(None, limit=2, cursor=cursor)
