@@ -499,10 +499,8 @@ def share_headers(response: Response) -> Response:
     if _under_link():
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
-        if response.mimetype == "text/html":
-            response.headers["Cache-Control"] = "no-store"
-    else:
-        response.headers["Cache-Control"] = "no-store"
+    # Media and the zip say how they may be cached; pages are never kept.
+    response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
