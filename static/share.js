@@ -60,7 +60,7 @@ function startRevokeDialog() {
     event.preventDefault();
     opener = link;
     form.action = link.href;
-    dialog.querySelector(".confirm-name").textContent = link.dataset.label || "this link";
+    dialog.querySelector(".confirm-name").textContent = link.dataset.label || "the link";
     dialog.showModal();
     dialog.querySelector(".cancel").focus();
   });

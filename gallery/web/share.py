@@ -713,8 +713,8 @@ def revoke(album_id: str, link_id: str):
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
         rt.links.revoke(link.id, actor=who)
-        flash(f"Revoked the link “{link.label or link.id[:8]}”: it stops working everywhere "
-              "within seconds.", "info")
+        name = f"the link “{link.label}”" if link.label else "the link"
+        flash(f"Revoked {name}: it stops working everywhere within seconds.", "info")
         return redirect(back, 303)
     return render_template("share/revoke.html", link=link, album=album, form=form, back=back,
                            row=_rows([link], {album.id: album} if album else {})[0])

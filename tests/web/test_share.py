@@ -519,7 +519,7 @@ def test_revoking_asks_first_and_the_admin_list_shows_every_link(runtime, admin,
     second = link_to(runtime, album, password=PASSWORD)
     confirm = f"/albums/{album.id}/links/{first.id}/revoke"
     page = admin.get(confirm)
-    assert page.status_code == 200 and "Revoke the link “Family”" in page.text
+    assert page.status_code == 200 and "Revoke the link “Family” to “Summer at the lake”?" in page.text
     assert runtime.links.get(first.id).revoked_at is None  # asking is not revoking
     assert admin.request("POST", confirm).status_code == 400  # no CSRF token
     assert runtime.links.get(first.id).revoked_at is None
