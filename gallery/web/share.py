@@ -19,10 +19,8 @@ no-cache``, so a revoke is honoured by every cache at the next look.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -54,13 +52,21 @@ from gallery.albums.model import (
 )
 from gallery.errors import BadRequest, Forbidden, GalleryError, Gone, NotFound, TooManyAttempts
 from gallery.images.results import Actor, Media
-from gallery.units import human_size
 from gallery.web.auth import login_manager
 from gallery.web.context import actor, runtime, safe_next
 from gallery.web.errors import error_response, public_message, wants_json
 from gallery.web.media import _serve as serve_media
 from gallery.web.params import whole_number
-from gallery.web.views import display_time, label, placeholder, site_url
+from gallery.web.share_view import (
+    NEUTRAL_TITLE,
+    LinkView,
+    cover_of,
+    date_span,
+    open_graph,
+    photos,
+    wait_text,
+)
+from gallery.web.views import label, site_url
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +78,6 @@ GRANTS = "links"
 MAX_GRANTS = 20
 #: How media under a link may be cached: only by the browser, and checked again each time.
 MEDIA_CACHE = "private, no-cache"
-#: What link-preview cards show for a link with a password: nothing of the album.
-NEUTRAL_TITLE = "A shared album"
-#: The thumbnails an Open Graph image may be, best first.
-PREVIEW_VARIANTS = ("lg", "md", "sm")
 
 
 class LinkClosed(Gone):
@@ -155,185 +157,6 @@ def _count_view(link: ShareLink) -> None:
         runtime().links.note_view(link)
 
 
-# -- what link pages show -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LinkView:
-    """URLs and facts of images as a link's pages show them: every URL under the link."""
-
-    link: ShareLink
-
-    @property
-    def token(self) -> str:
-        return self.link.token
-
-    def page(self, image: dict[str, Any]) -> str:
-        return url_for("share.image", token=self.token, image_id=image["id"])
-
-    def thumb(self, image: dict[str, Any], name: str = "sm") -> str:
-        """Thumbnail ``name`` (or the nearest one the image has) under the link."""
-        variants = image.get("variants", {})
-        order = (name, *(v for v in PREVIEW_VARIANTS if v != name))
-        found = next((v for v in order if v in variants), None)
-        if found is None and self.link.allow_download:
-            return url_for("share.original", token=self.token, image_id=image["id"])
-        return url_for("share.variant", token=self.token, image_id=image["id"],
-                       variant=found or name)
-
-    def size_of(self, image: dict[str, Any], name: str) -> tuple[int, int]:
-        variants = image.get("variants", {})
-        order = (name, *(v for v in PREVIEW_VARIANTS if v != name))
-        found = next((variants[v] for v in order if v in variants), None)
-        if found is None:
-            return int(image.get("width") or 1), int(image.get("height") or 1)
-        return int(found.get("w") or 1), int(found.get("h") or 1)
-
-    def srcset(self, image: dict[str, Any]) -> str:
-        """``srcset`` of the thumbnails under the link, smallest first (distinct widths)."""
-        variants = image.get("variants", {})
-        entries, seen = [], set()
-        for name in sorted(variants, key=lambda n: variants[n].get("w", 0)):
-            width = variants[name].get("w")
-            if not isinstance(width, int) or width <= 0 or width in seen:
-                continue
-            seen.add(width)
-            url = url_for("share.variant", token=self.token, image_id=image["id"], variant=name)
-            entries.append(f"{url} {width}w")
-        return ", ".join(entries)
-
-    def original(self, image: dict[str, Any], download: bool = False) -> str | None:
-        """The original under the link, only where the link allows downloads."""
-        if not self.link.allow_download:
-            return None
-        if download:
-            return url_for("share.original", token=self.token, image_id=image["id"], download=1)
-        return url_for("share.original", token=self.token, image_id=image["id"])
-
-    def tile(self, image: dict[str, Any]) -> dict[str, str]:
-        """The ``data-*`` attributes the grid's lightbox reads; dates only with details."""
-        details = self.link.show_details
-        width, height = self.size_of(image, "lg")
-        return {
-            "data-id": image["id"],
-            "data-title": label(image),
-            "data-lg": self.thumb(image, "lg"),
-            "data-lg-width": str(width),
-            "data-lg-height": str(height),
-            "data-original": self.original(image) or "",
-            "data-size": human_size(int(image.get("size", 0))),
-            "data-dimensions": f"{image.get('width', '?')} × {image.get('height', '?')} px",
-            "data-created": image.get("created_at", "") if details else "",
-            "data-date": display_time(image.get("created_at", "")) if details else "",
-            "data-uploader": "",
-            "data-placeholder": placeholder(image),
-        }
-
-    def taken(self, image: dict[str, Any]) -> str | None:
-        """When the photo was taken, where known and the link shows details."""
-        stamp = image.get("taken_at") if self.link.show_details else None
-        return stamp if isinstance(stamp, str) and stamp else None
-
-    def camera(self, image: dict[str, Any]) -> str | None:
-        """The camera and its settings in one line, where known and the link shows details."""
-        if not self.link.show_details:
-            return None
-        return camera_text(image.get("camera"))
-
-
-def camera_text(camera: Any) -> str | None:
-    """``{"make", "model", "lens", "focal_length", "f_number", "exposure_time", "iso"}``
-    as one line (``Canon EOS R6 · RF 35mm · 35 mm · f/1.8 · 1/250 s · ISO 400``)."""
-    if not isinstance(camera, dict):
-        return None
-    parts: list[str] = []
-    make, model = camera.get("make"), camera.get("model")
-    body = " ".join(str(v) for v in (make, model) if isinstance(v, str) and v)
-    if isinstance(make, str) and isinstance(model, str) and model.startswith(make):
-        body = model
-    for text in (body, camera.get("lens")):
-        if isinstance(text, str) and text:
-            parts.append(text)
-    focal, aperture = camera.get("focal_length"), camera.get("f_number")
-    exposure, iso = camera.get("exposure_time"), camera.get("iso")
-    if _number(focal):
-        parts.append(f"{focal:g} mm")
-    if _number(aperture):
-        parts.append(f"f/{aperture:g}")
-    if _number(exposure):
-        parts.append(f"1/{round(1 / exposure)} s" if 0 < exposure < 1 else f"{exposure:g} s")
-    elif isinstance(exposure, str) and exposure:
-        parts.append(f"{exposure} s")
-    if _number(iso):
-        parts.append(f"ISO {iso:g}")
-    return " · ".join(parts) or None
-
-
-def _number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
-
-
-def _open_graph(opened: Opened, url: str, *, title: str, description: str,
-                picture: dict[str, Any] | None = None) -> dict[str, str]:
-    """The Open Graph tags of a page under the link.
-
-    A link with a password shows a neutral title and no picture. Absolute URLs
-    (``og:url``, ``og:image``) need ``GALLERY_BASE_URL`` and are left out without it.
-    ``og:image`` is a thumbnail under the link itself, so a preview fetcher loads it
-    without signing in, in a private gallery too.
-    """
-    absolute = bool(runtime().settings["base_url"])
-    tags = {"og:type": "website", "og:site_name": "Gallery"}
-    if absolute:
-        tags["og:url"] = url
-    if opened.link.has_password:
-        tags["og:title"] = NEUTRAL_TITLE
-        tags["og:description"] = "Open the link and type its password to see the photos."
-        return tags
-    tags["og:title"] = title
-    tags["og:description"] = description
-    name = next((v for v in PREVIEW_VARIANTS if v in (picture or {}).get("variants", {})), None)
-    if picture is not None and name is not None and absolute:
-        variant = picture["variants"][name]
-        tags["og:image"] = site_url("share.variant", token=opened.link.token,
-                                    image_id=picture["id"], variant=name)
-        tags["og:image:type"] = "image/webp"
-        tags["og:image:width"] = str(variant.get("w", ""))
-        tags["og:image:height"] = str(variant.get("h", ""))
-        tags["og:image:alt"] = label(picture)
-    return tags
-
-
-def _photos(count: int) -> str:
-    return f"{count} photo{'' if count == 1 else 's'}"
-
-
-def _cover(opened: Opened, shown: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The album's cover image (public form), if it still exists."""
-    cover_id = opened.album.cover_id
-    if cover_id is None:
-        return None
-    for image in shown:
-        if image["id"] == cover_id:
-            return image
-    try:
-        return runtime().images.get(cover_id)
-    except NotFound:
-        return shown[0] if shown else None
-
-
-def _date_span(opened: Opened, records: list[Any]) -> tuple[str, str, str] | None:
-    """``(what, first, last)`` of the album's dates: taken where known, else uploaded."""
-    if not opened.link.show_details or not records:
-        return None
-    taken = [t for t in (getattr(r, "taken_at", None) for r in records) if isinstance(t, str) and t]
-    if taken:
-        return "Taken", min(taken), max(taken)
-    uploaded = [r.created_at for r in records]
-    return "Uploaded", min(uploaded), max(uploaded)
-
-
 class UnlockForm(FlaskForm):
     password = PasswordField("Password", validators=[
         DataRequired("Type the password."), Length(max=MAX_LINK_PASSWORD)])
@@ -346,7 +169,7 @@ def _password_page(opened: Opened, form: UnlockForm, status: int,
     token = opened.link.token
     return render_template(
         "share/password.html", form=form, token=token, message=message,
-        og=_open_graph(opened, site_url("share.page", token=token), title=NEUTRAL_TITLE,
+        og=open_graph(opened, site_url("share.page", token=token), title=NEUTRAL_TITLE,
                        description=""),
     ), status
 
@@ -363,7 +186,12 @@ def _after_unlock(token: str, target: str | None) -> str:
 
 @bp.get("/s/<token>")
 def page(token: str):
-    """The album of a link: its grid (with a lightbox), page by page; or the password form."""
+    """The album of a link: its grid (with a lightbox), page by page; or the password form.
+
+    Raises:
+        NotFound: unknown link, or no such page.
+        LinkClosed: the link was revoked, has expired, or its album was deleted.
+    """
     rt = runtime()
     opened = _open(token)
     if not _granted(opened.link):
@@ -372,13 +200,13 @@ def page(token: str):
     album_page = rt.albums.page(opened.album, number, rt.settings["page_size"])
     records = rt.albums.records(opened.album)
     _count_view(opened.link)
-    cover = _cover(opened, album_page.images)
+    cover = cover_of(opened, album_page.images)
     return render_template(
         "share/album.html", link=opened.link, album=opened.album, page=album_page,
-        view=LinkView(opened.link), span=_date_span(opened, records),
+        view=LinkView(opened.link), span=date_span(opened, records),
         total_bytes=sum(r.size for r in records),
-        og=_open_graph(opened, site_url("share.page", token=token), title=opened.album.title,
-                       description=opened.album.description or _photos(album_page.total),
+        og=open_graph(opened, site_url("share.page", token=token), title=opened.album.title,
+                       description=opened.album.description or photos(album_page.total),
                        picture=cover),
     )
 
@@ -415,7 +243,13 @@ def unlock(token: str):
 
 @bp.get("/s/<token>/images/<image_id>")
 def image(token: str, image_id: str):
-    """One image of the link's album, with the previous and next ones of the album."""
+    """One image of the link's album, with the previous and next ones of the album
+    (or the password form, which leads back here).
+
+    Raises:
+        NotFound: unknown link, or the image is not in its album.
+        LinkClosed: see :func:`page`.
+    """
     rt = runtime()
     opened = _open(token)
     if not _granted(opened.link):
@@ -430,7 +264,7 @@ def image(token: str, image_id: str):
         "share/image.html", link=opened.link, album=opened.album, image=shown,
         view=LinkView(opened.link), before=before, after=after, position=position,
         total=len(rt.albums.records(opened.album)), album_page=(position - 1) // per_page + 1,
-        og=_open_graph(opened, site_url("share.image", token=token, image_id=image_id),
+        og=open_graph(opened, site_url("share.image", token=token, image_id=image_id),
                        title=label(shown), picture=shown,
                        description=shown.get("description") or f"From “{opened.album.title}”"),
     )
@@ -438,7 +272,12 @@ def image(token: str, image_id: str):
 
 @bp.get("/s/<token>/media/<image_id>/<variant>")
 def variant(token: str, image_id: str, variant: str) -> Response:
-    """A thumbnail of an image of the link's album."""
+    """A thumbnail of an image of the link's album.
+
+    Raises:
+        NotFound: unknown link, password not typed, image not in the album, no such thumbnail.
+        LinkClosed: see :func:`page`.
+    """
     opened = _unlocked(token)
     _in_album(opened, image_id)
     return _serve(runtime().images.media(image_id, variant))
@@ -446,7 +285,12 @@ def variant(token: str, image_id: str, variant: str) -> Response:
 
 @bp.get("/s/<token>/media/<image_id>")
 def original(token: str, image_id: str) -> Response:
-    """The original of an image of the link's album, where the link allows downloads."""
+    """The original of an image of the link's album, where the link allows downloads.
+
+    Raises:
+        NotFound: as :func:`variant`, or the link does not allow downloads.
+        LinkClosed: see :func:`page`.
+    """
     opened = _unlocked(token)
     if not opened.link.allow_download:
         raise NotFound("This link does not offer originals.")
@@ -463,7 +307,12 @@ def _serve(found: Media, attachment: bool = False) -> Response:
 
 @bp.get("/s/<token>/download")
 def download(token: str) -> Response:
-    """The album of a link as one zip, where the link allows downloads (after its password)."""
+    """The album of a link as one zip, where the link allows downloads (after its password).
+
+    Raises:
+        NotFound: unknown link, password not typed, or the link does not allow downloads.
+        LinkClosed: see :func:`page`.
+    """
     rt = runtime()
     opened = _unlocked(token)
     if not opened.link.allow_download:
@@ -474,15 +323,6 @@ def download(token: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def wait_text(seconds: int) -> str:
-    """A wait as people say it: ``1 second``, ``40 seconds``, ``15 minutes``."""
-    seconds = max(1, int(seconds))
-    if seconds < 60:
-        return "1 second" if seconds == 1 else f"{seconds} seconds"
-    minutes = math.ceil(seconds / 60)
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 # -- headers and errors under a link ------------------------------------------------------
@@ -673,7 +513,11 @@ def manage(album_id: str):
 
 @bp.get("/admin/links")
 def admin_links():
-    """Every share link of the gallery, with its album, for admins."""
+    """Every share link of the gallery, with its album, for admins.
+
+    Raises:
+        Forbidden: the user is not an admin.
+    """
     rt = runtime()
     who = _manager()
     if who is None:

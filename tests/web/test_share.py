@@ -535,3 +535,19 @@ def test_revoking_asks_first_and_the_admin_list_shows_every_link(runtime, admin,
                     re.S).group(0)
     assert ">revoked<" in row and "Revoke…" not in row and first.token not in row
     assert admin.get(f"/albums/{'0' * 32}/links/{second.id}/revoke").status_code == 404
+
+
+@pytest.mark.parametrize(("camera", "shown"), [
+    ({"make": "Canon", "model": "Canon EOS R6", "lens": "RF35mm F1.8", "focal_length": 35,
+      "f_number": 1.8, "exposure_time": 0.004, "iso": 400},
+     "Canon EOS R6 · RF35mm F1.8 · 35 mm · f/1.8 · 1/250 s · ISO 400"),
+    ({"make": "FUJIFILM", "model": "X100V", "exposure_time": 2}, "FUJIFILM X100V · 2 s"),
+    ({"iso": True, "f_number": float("nan"), "focal_length": -3}, None),
+    ({}, None),
+    (None, None),
+    ("Canon", None),
+])
+def test_camera_details_read_as_one_line(camera, shown):
+    from gallery.web.share_view import camera_text
+
+    assert camera_text(camera) == shown
