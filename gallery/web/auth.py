@@ -35,6 +35,13 @@ login_manager = LoginManager()
 
 #: Endpoints reachable before any account exists, and by anonymous visitors of a private gallery.
 _OPEN_ENDPOINTS = {"auth.setup", "auth.login", "static", "pages.healthz"}
+#: What the holder of a share link reaches without signing in, in a private gallery too: the
+#: link's own pages, media and zip, each of which checks the link (gallery/web/share.py). Never
+#: the link managers' pages, nor /media, /albums or anything else of the gallery.
+LINK_ENDPOINTS = frozenset({
+    "share.page", "share.unlock", "share.image", "share.variant", "share.original",
+    "share.download",
+})
 #: Endpoints that take uploads: an anonymous request is refused before its body is read.
 UPLOAD_ENDPOINTS = {"api.create_image", "upload.form"}
 #: Most bytes a request body may have before anybody signed in (sign-in and set-up forms).
@@ -109,7 +116,8 @@ class SessionInterface(SecureCookieSessionInterface):
 
     Media of a public gallery is the same for everybody: no session is opened
     for it, so its responses do not vary by cookie and shared caches can keep
-    them. A request that carries an API token is signed in by that token alone:
+    them. Media under a share link (``/s/<token>/media/...``) does get its
+    session: it holds the link's password grant. A request that carries an API token is signed in by that token alone:
     its cookies are not read and none are set.
     """
 
@@ -209,6 +217,8 @@ def init_app(app: Flask) -> None:
 
         A request with ``Authorization: Bearer`` is signed in by that token
         alone (never by a cookie) and skips CSRF; an unknown token is a 401.
+        In a private gallery, anonymous visitors reach only the open endpoints and
+        the pages of share links (:data:`LINK_ENDPOINTS`).
         Anonymous uploads are refused before their bodies are read, and other
         anonymous bodies are capped at :data:`ANONYMOUS_BODY_LIMIT`.
         """
@@ -236,6 +246,8 @@ def init_app(app: Flask) -> None:
                 return redirect(url_for("auth.setup"))
             has_users["known"] = True
         if not runtime().public and not current_user.is_authenticated:
+            if endpoint in LINK_ENDPOINTS:
+                return None  # a share link is its own identity: its views check it
             if endpoint.startswith("media."):
                 raise NotFound()  # a private image does not exist for outsiders
             return login_manager.unauthorized()

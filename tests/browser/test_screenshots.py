@@ -1,4 +1,4 @@
-"""Screenshots of the grid, the lightbox and the upload panel, light and dark.
+"""Screenshots of the grid, the lightbox, the upload panel and a share page, light and dark.
 
 Saved under artifacts/screenshots/ (``make screenshots`` copies them to
 docs/screenshots/ for the README). Each test also checks the page shows what
@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from gallery.images.results import Actor
 from tests.browser import pages
-from tests.browser.conftest import UPLOADER, VIEWPORT
+from tests.browser.conftest import ADMIN, UPLOADER, VIEWPORT
 from tests.browser.pages import expect
 
 pytestmark = pytest.mark.parametrize("color_scheme", ["light", "dark"])
@@ -64,3 +65,17 @@ def test_upload_panel(page, seed, color_scheme):
     expect(page.locator("#upload-summary")).to_contain_text("3 uploaded")
     expect(page.locator("#upload-summary")).to_contain_text("1 failed")
     saved(page, f"upload-{color_scheme}", full_page=True)
+
+
+def test_share_page(page, seed, runtime, color_scheme):
+    images = seed(9)
+    owner = Actor(ADMIN[0], is_admin=True)
+    album = runtime.albums.create(title="A week on the coast", actor=owner,
+                                  description="Cliffs, harbours and the long light of June.")
+    runtime.albums.change_images(album.id, add=[i["id"] for i in images[::-1]], actor=owner)
+    link = runtime.links.create(album.id, actor=owner, allow_download=True, show_details=True)
+    page.goto(f"/s/{link.token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("A week on the coast")
+    expect(page.locator("ul.grid a.tile")).to_have_count(9)
+    expect(page.get_by_role("link", name="Download all")).to_be_visible()
+    saved(page, f"share-{color_scheme}")
