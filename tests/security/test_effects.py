@@ -14,17 +14,27 @@ from tests.web.images import distinct_png
 
 
 def bucket_state(storage) -> dict[str, str]:
-    """Every object's key and version: any write shows up here."""
-    return {info.key: info.version for info in storage.list("")}
+    """Every object's key and version: any write shows up here (but a share link's count
+    of views, which opening its page is meant to change)."""
+    return {info.key: info.version for info in storage.list("")
+            if not info.key.endswith(".usage.json")}
 
 
 @pytest.fixture
 def stocked(runtime, users):
-    """An image and an API token, so every page has something to show."""
+    """An image, an album holding it with a share link, and an API token, so every page has
+    something to show."""
+    from gallery.images.results import Actor
+
     image = runtime.images.upload(distinct_png(1), "one.png", uploaded_by=ADMIN[0]).image
     _, token = runtime.accounts.create_token(UPLOADER[0], "script")
+    owner = Actor(ADMIN[0], is_admin=True)
+    album = runtime.albums.create(title="Shared", visibility="public", actor=owner)
+    runtime.albums.change_images(album.id, add=[image["id"]], actor=owner)
+    link = runtime.links.create(album.id, actor=owner, allow_download=True)
     return {"image_id": image["id"], "variant": "sm", "username": UPLOADER[0],
-            "token_id": token.id, "filename": "style.css"}
+            "token_id": token.id, "filename": "style.css", "album_id": album.id,
+            "token": link.token, "link_id": link.id}
 
 
 def every_get(app, values: dict[str, str]) -> list[str]:
