@@ -13,7 +13,7 @@ from gallery.units import human_size
 _PUBLIC_FIELDS = (
     "id", "filename", "content_type", "size", "width", "height", "sha256",
     "created_at", "uploaded_by", "title", "description", "frames", "animated",
-    "placeholder", "gps_removed",
+    "placeholder", "gps_removed", "taken_at", "camera",
 )
 
 
