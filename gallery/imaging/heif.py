@@ -83,32 +83,42 @@ class Box:
     end: int
 
 
+def read_box(data: bytes, pos: int, end: int, budget: list[int]) -> Box:
+    """The box starting at ``pos``, which must end by ``end``.
+
+    Raises:
+        Malformed: the box runs past ``end`` or is smaller than its header, or there
+            are more than :data:`MAX_BOXES` boxes in all (``budget`` counts them down).
+    """
+    if end - pos < 8:
+        raise Malformed("a HEIF box header is cut short")
+    size, kind, header = _unpack(">I", data, pos), data[pos + 4 : pos + 8], 8
+    if size == 1:
+        size, header = _unpack(">Q", data, pos + 8), 16
+    elif size == 0:
+        size = end - pos
+    if kind == b"uuid":
+        header += 16
+    if size < header or pos + size > end:
+        raise Malformed(f"the HEIF {kind.decode('latin-1')!r} box runs past its end")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise Malformed("too many boxes in a HEIF file")
+    return Box(kind, pos, pos + header, pos + size)
+
+
 def read_boxes(data: bytes, start: int, end: int, budget: list[int]) -> list[Box]:
     """The boxes one after another in ``data[start:end]``.
 
     Raises:
-        Malformed: a box runs past ``end`` or is smaller than its header, or there
-            are more than :data:`MAX_BOXES` boxes in all (``budget`` counts them down).
+        Malformed: as :func:`read_box`, for any of them.
     """
     found: list[Box] = []
     pos = start
     while pos < end:
-        if end - pos < 8:
-            raise Malformed("a HEIF box header is cut short")
-        size, kind, header = _unpack(">I", data, pos), data[pos + 4 : pos + 8], 8
-        if size == 1:
-            size, header = _unpack(">Q", data, pos + 8), 16
-        elif size == 0:
-            size = end - pos
-        if kind == b"uuid":
-            header += 16
-        if size < header or pos + size > end:
-            raise Malformed(f"the HEIF {kind.decode('latin-1')!r} box runs past its end")
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise Malformed("too many boxes in a HEIF file")
-        found.append(Box(kind, pos, pos + header, pos + size))
-        pos += size
+        box = read_box(data, pos, end, budget)
+        found.append(box)
+        pos = box.end
     return found
 
 
@@ -387,13 +397,11 @@ def _top_level(data: bytes, budget: list[int]) -> tuple[list[Box], int]:
                 raise NotHeif("no HEIF boxes after the file-type box")
             break
         try:
-            box = read_boxes(data, pos, size, budget)[0] if length else Box(kind, pos, pos + 8, size)
+            box = read_box(data, pos, size, budget)
         except Malformed:
             # A known box cut short: the file was truncated.
             raise Malformed(f"the HEIF file is cut short (in its {kind.decode('latin-1')!r} box)"
                             ) from None
-        if length and box.end > size:
-            raise Malformed("the HEIF file is cut short")
         boxes.append(box)
         seen_meta = seen_meta or kind == b"meta"
         pos = box.end
@@ -615,5 +623,7 @@ def parse(data: bytes) -> HeifFile:
             samples, nested = samples + found, nested + inner
     if primary not in items:
         raise Malformed("the HEIF primary image is not among its items")
+    if any(offset + length > end for item in items.values() for offset, length in item.extents):
+        raise Malformed("HEIF item data lies outside the file's boxes")
     return HeifFile(major, brands, top, end, primary, items, properties, associations,
                     references, samples, nested)

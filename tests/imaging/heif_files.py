@@ -60,6 +60,8 @@ class Heif:
     references: list[tuple[bytes, int, tuple[int, ...]]] = field(default_factory=list)
     after: list[bytes] = field(default_factory=list)
     """Whole top-level boxes (or any bytes) written after ``mdat``."""
+    before: list[bytes] = field(default_factory=list)
+    """Whole top-level boxes written between ``meta`` and ``mdat``."""
 
     @classmethod
     def read(cls, data: bytes) -> Heif:
@@ -80,6 +82,7 @@ class Heif:
         return replace(self, items={i: replace(it, properties=list(it.properties))
                                     for i, it in self.items.items()},
                        references=list(self.references), after=list(self.after),
+                       before=list(self.before),
                        compatible=list(self.compatible))
 
     # -- edits -----------------------------------------------------------------------
@@ -169,9 +172,10 @@ class Heif:
 
     def to_bytes(self) -> bytes:
         ftyp = box(b"ftyp", self.major + bytes(4) + b"".join(self.compatible))
+        between = b"".join(self.before)
         meta, mdat = self._meta(0)
-        meta, mdat = self._meta(len(ftyp) + len(meta) + 8)
-        return ftyp + meta + box(b"mdat", mdat) + b"".join(self.after)
+        meta, mdat = self._meta(len(ftyp) + len(meta) + len(between) + 8)
+        return ftyp + meta + between + box(b"mdat", mdat) + b"".join(self.after)
 
 
 def irot(quarter_turns: int) -> bytes:
