@@ -11,7 +11,7 @@ What comes out (:class:`Details`):
   and formatting characters removed, whitespace collapsed, at most
   :data:`MAX_TEXT` characters), ``focal_length`` (mm) and ``f_number``
   (numbers, at most two decimals), ``exposure_time`` (a string as photographers
-  write it: ``"1/250"`` below a quarter of a second, else seconds such as
+  write it: ``"1/250"`` up to a quarter of a second, else seconds such as
   ``"0.5"`` or ``"30"``) and ``iso`` (an integer).
 * ``taken_at``: ``DateTimeOriginal`` as ISO 8601, ``"2026-07-14T18:03:12"``,
   with ``OffsetTimeOriginal`` appended where the camera wrote one
@@ -160,10 +160,10 @@ def _number(value: float, low: float, high: float) -> int | float | None:
 
 
 def exposure_text(seconds: float) -> str | None:
-    """``1/250`` for short exposures, ``0.5`` or ``30`` (seconds) for long ones."""
+    """``1/250`` for exposures up to 1/4 s, ``0.5`` or ``30`` (seconds) for longer ones."""
     if not 0 < seconds <= 86_400:
         return None
-    if seconds < 0.25:
+    if seconds <= 0.25 + 1e-9:
         return f"1/{round(1 / seconds)}"
     return f"{round(seconds, 1):g}"
 

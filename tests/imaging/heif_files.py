@@ -293,11 +293,14 @@ def encode_avif_deep(depth: int, cicp: str = "1/13/6", picture_size: tuple[int, 
 def camera_exif(orientation: int | None = None, gps: bool = True, offset: str | None = "+02:00"
                 ) -> bytes:
     """EXIF with camera details, the date taken and (by default) GPS."""
-    exif = _gps_exif(orientation or 1)
-    if orientation is None:
-        del exif[0x0112]
+    exif = _gps_exif(orientation or 1) if gps else Image.Exif()
     if not gps:
-        del exif[0x8825]
+        exif[0x010F] = "Acme Optics"
+        exif[0x0110] = "Model Nine"
+    if orientation is None:
+        exif.pop(0x0112, None)
+    elif not gps:
+        exif[0x0112] = orientation
     details = exif.get_ifd(0x8769)
     details[0x9003] = "2026:07:14 18:03:12"
     if offset:
