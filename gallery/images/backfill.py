@@ -53,14 +53,19 @@ class BackfillReport:
 
     def lines(self) -> list[str]:
         """The report for people, one line each."""
-        out = [f"Checked {self.checked} images: {self.updated} got camera details or a date "
+        out = [f"Checked {_images(self.checked)}: {self.updated} got camera details or a date "
                f"taken, {self.nothing_found} have none in their file."]
         if self.skipped:
-            out.append(f"Skipped {self.skipped} images that had them already or cannot have them.")
+            out.append(f"Skipped {_images(self.skipped)} that had them already or cannot have "
+                       "them.")
         out += [f"Missing original: {image_id} (run `gallery cleanup --dry-run`)"
                 for image_id in self.missing]
         out += [f"Failed: {image_id}: {reason}" for image_id, reason in self.failed]
         return out
+
+
+def _images(count: int) -> str:
+    return f"{count} image" if count == 1 else f"{count} images"
 
 
 def wants_details(record: ImageRecord) -> bool:

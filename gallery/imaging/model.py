@@ -22,6 +22,15 @@ EXTENSIONS: dict[str, str] = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP":
                               "HEIF": "heic", "AVIF": "avif"}
 """Pillow format name -> file extension used in object names."""
 
+ACCEPTED_TYPES: tuple[str, ...] = (*ALLOWED_TYPES.values(), "image/heif", "image/heic-sequence",
+                                   "image/heif-sequence", "image/avif-sequence")
+"""Every content type a browser may give a file the gallery accepts (what a file
+picker's ``accept`` and an upload script's precheck should let through)."""
+
+ACCEPTED_EXTENSIONS: tuple[str, ...] = (*EXTENSIONS.values(), "jpeg", "heif", "hif", "heics",
+                                        "heifs", "avifs")
+"""Every file name extension of the formats the gallery accepts."""
+
 CONTAINED = frozenset({"HEIF", "AVIF"})
 """Formats in a HEIF container (ISO base media file format), read by :mod:`gallery.imaging.heif`."""
 
