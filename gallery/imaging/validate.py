@@ -63,6 +63,9 @@ LABELS: dict[str, str] = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "W
 CODECS: dict[str, bytes] = {"HEIF": b"hvc1", "AVIF": b"av01"}
 """The picture coding each HEIF-container format is decoded with (the item type)."""
 
+GENERIC_BRANDS = frozenset({b"mif1", b"msf1", b"miaf"})
+"""Major brands that name the HEIF structure but not the coding of its pictures."""
+
 CODEC_NAMES: dict[bytes, str] = {b"hvc1": "HEVC", b"av01": "AV1", b"jpeg": "JPEG",
                                  b"avc1": "H.264", b"vvc1": "H.266", b"unci": "uncompressed",
                                  b"j2k1": "JPEG 2000"}
@@ -194,8 +197,10 @@ def check_header(image_format: str, data: bytes, limits: Limits) -> Header:
 class HeifFacts:
     """What the container of a HEIC or AVIF says before decoding: the header (the
     primary picture's size from ``ispe``; ``pixels`` what decoding it costs, tiles
-    included), its bit depth, colour and orientation."""
+    included), its bit depth, colour and orientation. ``format`` is the one its
+    picture's coding names when its brand is a generic one (``mif1``, ``msf1``)."""
 
+    format: str
     header: Header
     depth: int
     colour: heif.Colour | None
@@ -224,6 +229,9 @@ def check_heif(image_format: str, data: bytes, limits: Limits) -> HeifFacts:
         raise DamagedImage(f"That {label} file is damaged: {reason}.") from err
     primary = parsed.primary
     coded = parsed.coded_type(primary)
+    if parsed.major_brand in GENERIC_BRANDS:  # says nothing of the coding: the items do
+        image_format = next((f for f, c in CODECS.items() if c == coded), image_format)
+        label = LABELS[image_format]
     if coded != CODECS[image_format]:
         name = CODEC_NAMES.get(coded, "an unknown coding")
         raise UnsupportedType(
@@ -255,7 +263,7 @@ def check_heif(image_format: str, data: bytes, limits: Limits) -> HeifFacts:
     depth = max(parsed.bit_depth(data, primary), parsed.bit_depth(data, source))
     colour = parsed.colour_of(data, primary) or parsed.colour_of(data, source)
     header = Header(width, height, 1, *_covering(width, height, pixels))
-    return HeifFacts(header, depth, colour, parsed.orientation(data, primary))
+    return HeifFacts(image_format, header, depth, colour, parsed.orientation(data, primary))
 
 
 def _covering(width: int, height: int, pixels: int) -> tuple[int, int]:
@@ -435,7 +443,7 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, draft_to: int | None = 
     facts = None
     if image_format in CONTAINED:
         facts = check_heif(image_format, data, limits)
-        header = facts.header
+        image_format, label, header = facts.format, LABELS[facts.format], facts.header
         ensure_decoder(image_format)
     else:
         header = check_header(image_format, data, limits)

@@ -238,6 +238,16 @@ def test_an_av1_picture_in_a_heic_branded_file_is_415():
     assert "coded as AV1, which we do not decode" in caught.value.message
 
 
+@pytest.mark.parametrize(("make", "fmt"), [(files.encode_avif, "AVIF"), (files.encode_heic, "HEIF")],
+                         ids=["avif", "heic"])
+def test_a_generic_brand_is_decoded_as_its_pictures_coding(make, fmt):
+    model = files.Heif.read(make())
+    model.major = b"mif1"
+    model.compatible = [b"mif1", b"miaf", b"avif" if fmt == "AVIF" else b"heic"]
+    result = process_upload(model.to_bytes())
+    assert result.format == fmt and (result.width, result.height) == (96, 64)
+
+
 def _with_size(data: bytes, width: int, height: int) -> bytes:
     model = files.Heif.read(data)
     for item in model.items.values():
