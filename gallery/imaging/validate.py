@@ -70,11 +70,13 @@ CODEC_NAMES: dict[bytes, str] = {b"hvc1": "HEVC", b"av01": "AV1", b"jpeg": "JPEG
                                  b"avc1": "H.264", b"vvc1": "H.266", b"unci": "uncompressed",
                                  b"j2k1": "JPEG 2000"}
 
-HEIF_DECODE_BYTES = 8
+HEIF_DECODE_BYTES = 6
 """Bytes per pixel libheif or libavif hold while decoding an 8-bit picture, besides
-Pillow's copy: the YCbCr planes and the interleaved RGB(A) they are converted to
-(measured with bench/thumbnails.py's peak memory). Deeper pictures take
-:data:`HEIF_DEEP_BYTES` more (16-bit samples)."""
+Pillow's copy: the YCbCr planes and the interleaved RGB(A) they are converted to.
+With Pillow's copy and the first resize that makes 12 bytes per pixel; measured
+with bench/thumbnails.py, a 12 MP HEIC or AVIF peaks at about 170 MB in all
+(interpreter and libraries included), about 11 bytes per pixel. Deeper pictures
+take :data:`HEIF_DEEP_BYTES` more (16-bit samples)."""
 HEIF_DEEP_BYTES = 6
 
 EXIF_ORIENTATION = 0x0112
