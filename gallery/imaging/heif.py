@@ -122,10 +122,6 @@ def read_boxes(data: bytes, start: int, end: int, budget: list[int]) -> list[Box
     return found
 
 
-def _children(data: bytes, box: Box, budget: list[int], full: bool = False) -> list[Box]:
-    return read_boxes(data, box.body + (4 if full else 0), box.end, budget)
-
-
 def _cstring(data: bytes, pos: int, end: int) -> tuple[bytes, int]:
     """A NUL-terminated string from ``pos`` (a missing NUL ends it at ``end``)."""
     stop = data.find(b"\x00", pos, end)
@@ -412,8 +408,7 @@ def _top_level(data: bytes, budget: list[int]) -> tuple[list[Box], int]:
     return boxes, pos
 
 
-def _read_in(data: bytes, body: int, end: int, budget: list[int], path: tuple[bytes, ...]
-             ) -> dict[bytes, Box]:
+def _read_in(data: bytes, body: int, end: int, budget: list[int]) -> dict[bytes, Box]:
     """The first box of each kind among the children of a box."""
     found: dict[bytes, Box] = {}
     for box in read_boxes(data, body, end, budget):
@@ -520,11 +515,11 @@ def _parse_iloc(data: bytes, box: Box, idat: Box | None
 
 def _parse_iprp(data: bytes, box: Box, budget: list[int]
                 ) -> tuple[list[Box], dict[int, list[tuple[int, bool]]]]:
-    inside = _read_in(data, box.body, box.end, budget, (b"iprp",))
-    ipco = inside.get(b"ipco")
+    inside = read_boxes(data, box.body, box.end, budget)
+    ipco = next((child for child in inside if child.kind == b"ipco"), None)
     properties = read_boxes(data, ipco.body, ipco.end, budget) if ipco else []
     associations: dict[int, list[tuple[int, bool]]] = {}
-    for ipma in (b for b in read_boxes(data, box.body, box.end, [MAX_BOXES]) if b.kind == b"ipma"):
+    for ipma in (child for child in inside if child.kind == b"ipma"):
         pos = ipma.body
         version = _u8(data, pos)
         wide = _unpack(">I", data, pos) & 1
@@ -599,7 +594,7 @@ def parse(data: bytes) -> HeifFile:
     top, end = _top_level(data, budget)
     major, brands, _ = _check_ftyp(data)
     meta_box = next(box for box in top if box.kind == b"meta")
-    meta = _read_in(data, meta_box.body + 4, meta_box.end, budget, (b"meta",))
+    meta = _read_in(data, meta_box.body + 4, meta_box.end, budget)
     handler = meta.get(b"hdlr")
     if handler is None or data[handler.body + 8 : handler.body + 12] != b"pict":
         raise NotHeif("the HEIF meta box does not describe pictures")
