@@ -576,6 +576,21 @@ def links_revoke(link_id: str) -> None:
     click.echo(f"Revoked link {link_id}.")
 
 
+@gallery_cli.command("backfill")
+@one_line_errors
+def backfill() -> None:
+    """Read camera details and the date taken from the originals stored without them.
+
+    Safe to run again: images that have them are not read again.
+    """
+    with _progress_bar("Reading EXIF") as progress:
+        report = _runtime().images.backfill(progress=progress)
+    for line in report.lines():
+        click.echo(line)
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} images could not be updated; see above.")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(users_cli)

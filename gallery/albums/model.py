@@ -271,8 +271,9 @@ class Album:
 
 
 def taken_or_uploaded(record: ImageRecord) -> str:
-    """When a photo was taken, where known; else when it was uploaded."""
-    return getattr(record, "taken_at", None) or record.created_at
+    """When a photo was taken, where known, else when it was uploaded: as a UTC
+    timestamp that sorts as a string (see :attr:`ImageRecord.taken_sort_key`)."""
+    return record.taken_sort_key
 
 
 def order(records: Sequence[ImageRecord], sort: str) -> list[ImageRecord]:

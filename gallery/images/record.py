@@ -9,17 +9,25 @@ show, every optional field filled in::
     created_at ("2026-11-21T08:30:00.123Z"), uploaded_by, title,
     description (only when not empty), frames, animated (only when true),
     placeholder ("#rrggbb"), gps_removed (only when true),
+    taken_at ("2026-07-14T18:03:12+02:00", or without an offset when the camera
+    wrote none; only when known), camera {make, model, lens, focal_length,
+    f_number, exposure_time, iso: those known; only when something is},
     variants {name: {"w", "h", "size", "sha256"}}, rev (edit count, only after an edit)
+
+``public()`` shows ``taken_at`` as null and ``camera`` as ``{}`` when unknown.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
-from gallery.clock import is_timestamp
+from gallery.clock import format_timestamp, is_timestamp
 from gallery.keys import is_image_id
 
 #: The longest title and description an image may have (uploads, edits, imports).
@@ -32,6 +40,53 @@ EDITABLE = tuple(TEXT_LIMITS)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
 _VARIANT = re.compile(r"[a-z0-9]{1,16}")
+_TAKEN_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                       r"(?:[+-][0-9]{2}:[0-9]{2})?")
+_EXPOSURE = re.compile(r"1/[0-9]{1,9}|[0-9]{1,6}(?:\.[0-9]{1,3})?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+#: The camera details a record may hold: name -> the check of its value.
+CAMERA_TEXT = ("make", "model", "lens")
+CAMERA_NUMBERS = ("focal_length", "f_number")
+CAMERA_FIELDS = (*CAMERA_TEXT, *CAMERA_NUMBERS, "exposure_time", "iso")
+MAX_CAMERA_TEXT = 100
+NO_CAMERA: Mapping[str, Any] = MappingProxyType({})
+
+
+def parse_taken_at(value: object) -> datetime | None:
+    """A ``taken_at`` as a datetime (aware when it has an offset); None when it is not one."""
+    if not isinstance(value, str) or _TAKEN_AT.fullmatch(value) is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _camera_value(name: str, value: Any) -> Any:
+    """``value`` when it is a valid camera detail called ``name``, else None."""
+    if name in CAMERA_TEXT:
+        ok = (isinstance(value, str) and 0 < len(value) <= MAX_CAMERA_TEXT
+              and not _CONTROL.search(value))
+    elif name in CAMERA_NUMBERS:
+        ok = (isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value) and 0 < value <= 10_000)
+    elif name == "exposure_time":
+        ok = isinstance(value, str) and _EXPOSURE.fullmatch(value) is not None
+    elif name == "iso":
+        ok = type(value) is int and 0 < value <= 10_000_000
+    else:
+        ok = False
+    return value if ok else None
+
+
+def clean_camera(value: Any) -> Mapping[str, Any]:
+    """The valid camera details of ``value`` (read-only); anything else is dropped."""
+    if not isinstance(value, Mapping) or not value:
+        return NO_CAMERA
+    kept = {name: value[name] for name in CAMERA_FIELDS
+            if name in value and _camera_value(name, value[name]) is not None}
+    return MappingProxyType(kept) if kept else NO_CAMERA
 
 
 def is_sha256(value: object) -> bool:
@@ -106,6 +161,13 @@ class ImageRecord:
     gps_removed: bool = False
     variants: tuple[Variant, ...] = ()
     rev: int = 0
+    taken_at: str | None = None
+    #: Read-only; any mapping given is checked and kept as a read-only copy.
+    camera: Mapping[str, Any] = field(default_factory=lambda: NO_CAMERA, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.camera, MappingProxyType):
+            object.__setattr__(self, "camera", clean_camera(self.camera))
 
     # -- reading and writing JSON -------------------------------------------------
 
@@ -156,6 +218,8 @@ class ImageRecord:
             gps_removed=value.get("gps_removed") is True,
             variants=tuple(Variant.from_json(n, v) for n, v in variants.items()),
             rev=_count(value.get("rev", 0), "rev"),
+            taken_at=value.get("taken_at") if parse_taken_at(value.get("taken_at")) else None,
+            camera=clean_camera(value.get("camera")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -179,6 +243,10 @@ class ImageRecord:
             out["placeholder"] = self.placeholder
         if self.gps_removed:
             out["gps_removed"] = True
+        if self.taken_at:
+            out["taken_at"] = self.taken_at
+        if self.camera:
+            out["camera"] = dict(self.camera)
         out["variants"] = {v.name: v.to_json() for v in self.variants}
         if self.rev:
             out["rev"] = self.rev
@@ -191,6 +259,8 @@ class ImageRecord:
         out.setdefault("animated", False)
         out.setdefault("gps_removed", False)
         out.setdefault("placeholder", None)
+        out.setdefault("taken_at", None)
+        out.setdefault("camera", {})
         return out
 
     # -- facts ----------------------------------------------------------------------
@@ -199,6 +269,19 @@ class ImageRecord:
     def key(self) -> str:
         """Where the record sorts in the catalog (see :func:`sort_key`)."""
         return sort_key(self.created_at, self.id)
+
+    @property
+    def taken_sort_key(self) -> str:
+        """When the photo was taken as a stored UTC timestamp, else when it was uploaded.
+
+        A time with an offset is the instant it names; one without (the camera's
+        local time) is taken as if it were UTC. Either way the key has the shape
+        of ``created_at``, so taken and uploaded times sort together as strings.
+        """
+        moment = parse_taken_at(self.taken_at)
+        if moment is None:
+            return self.created_at
+        return format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
     @property
     def hashes(self) -> frozenset[str]:

@@ -16,6 +16,7 @@ from gallery.audit import AuditLog
 from gallery.catalog import Catalog, CatalogView, HashIndex
 from gallery.catalog.upgrade import upgrader
 from gallery.clock import RisingClock
+from gallery.images import backfill as backfilling
 from gallery.images import delete as deleting
 from gallery.images import edit, read, repair
 from gallery.images import upload as uploading
@@ -146,6 +147,12 @@ class Images:
 
     def reindex(self, *, workers: int = 8) -> ReindexReport:
         return repair.reindex(self.d, workers=workers)
+
+    def backfill(self, *, batch: int = backfilling.BATCH, workers: int = 8,
+                 progress: backfilling.Progress | None = None) -> backfilling.BackfillReport:
+        """Camera details and the date taken for images stored without them
+        (see :mod:`gallery.images.backfill`)."""
+        return backfilling.backfill(self.d, batch=batch, workers=workers, progress=progress)
 
 
 __all__ = ["Actor", "Images", "Media", "Page", "ReindexReport", "UploadResult"]

@@ -96,6 +96,8 @@ def new_record(d: Domain, image_id: str, processed: ProcessedImage, filename: st
         animated=processed.animated,
         placeholder=processed.placeholder,
         gps_removed=processed.gps_removed,
+        taken_at=processed.taken_at,
+        camera=processed.camera,
         variants=tuple(Variant(v.name, v.width, v.height, len(v.data), _sha256(v.data))
                        for v in processed.variants),
     )

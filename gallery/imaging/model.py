@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 ALLOWED_TYPES: dict[str, str] = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
     "GIF": "image/gif",
     "WEBP": "image/webp",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
 }
-"""Pillow format name -> the content type the original is served with."""
+"""Pillow format name -> the content type the original is served with.
 
-EXTENSIONS: dict[str, str] = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+``HEIF`` is a HEIF file whose picture is HEVC-coded, which is what ``image/heic``
+names (the phones' format, whatever the file is called)."""
+
+EXTENSIONS: dict[str, str] = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp",
+                              "HEIF": "heic", "AVIF": "avif"}
 """Pillow format name -> file extension used in object names."""
 
-ALLOWED_LABEL = "JPEG, PNG, GIF, WebP"
+ACCEPTED_TYPES: tuple[str, ...] = (*ALLOWED_TYPES.values(), "image/heif", "image/heic-sequence",
+                                   "image/heif-sequence", "image/avif-sequence")
+"""Every content type a browser may give a file the gallery accepts (what a file
+picker's ``accept`` and an upload script's precheck should let through)."""
+
+ACCEPTED_EXTENSIONS: tuple[str, ...] = (*EXTENSIONS.values(), "jpeg", "heif", "hif", "heics",
+                                        "heifs", "avifs")
+"""Every file name extension of the formats the gallery accepts."""
+
+CONTAINED = frozenset({"HEIF", "AVIF"})
+"""Formats in a HEIF container (ISO base media file format), read by :mod:`gallery.imaging.heif`."""
+
+ALLOWED_LABEL = "JPEG, PNG, GIF, WebP, HEIC/HEIF, AVIF"
 """How the allowed types are named in messages shown to people."""
 
 VARIANT_SIZES: dict[str, int] = {"lg": 1600, "md": 800, "sm": 400}
@@ -67,7 +86,9 @@ class ProcessedImage:
 
     ``data`` equals the upload byte for byte unless location data was removed
     (``gps_removed``) or bytes after the end of the image were dropped
-    (``trailing_data_removed``); ``sha256`` always describes ``data``.
+    (``trailing_data_removed``: also a motion photo's video inside a HEIC);
+    ``sha256`` always describes ``data``. ``camera`` and ``taken_at`` are what
+    its EXIF says (see :mod:`gallery.imaging.exif`).
     """
 
     format: str
@@ -84,3 +105,5 @@ class ProcessedImage:
     placeholder: str
     variants: tuple[Variant, ...]
     trailing_data_removed: bool = False
+    camera: dict[str, Any] = field(default_factory=dict)
+    taken_at: str | None = None

@@ -9,6 +9,7 @@ from PIL import Image
 
 from gallery.errors import DamagedImage
 from gallery.imaging.containers import Malformed
+from gallery.imaging.exif import read_details
 from gallery.imaging.model import (
     ALLOWED_TYPES,
     DEFAULT_LIMITS,
@@ -26,18 +27,21 @@ _LARGEST = max(VARIANT_SIZES.values())
 
 
 def process_upload(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ProcessedImage:
-    """Validate an upload, remove location data, and make its thumbnails.
+    """Validate an upload, remove location data, read its camera details, and make
+    its thumbnails.
 
     The image is decoded once: a JPEG at the DCT scale the largest thumbnail needs,
-    everything else in full, every frame of an animation included.
+    a HEIC or AVIF as its primary picture, everything else in full, every frame
+    of an animation included.
 
     Raises:
         TooLarge: over a limit (bytes, pixels, frames).
-        UnsupportedType: not a JPEG, PNG, GIF or WebP by content.
+        UnsupportedType: not a JPEG, PNG, GIF, WebP, HEIC or AVIF by content.
         DamagedImage: cannot be decoded completely.
     """
     decoded = decode(data, limits, draft_to=_LARGEST)
     cleaned = _remove_location(decoded.format, data, decoded.width, decoded.height)
+    details = read_details(decoded.format, cleaned.data)
     variants, placeholder = build_variants(decoded)
     width, height = decoded.upright_size
     upload_sha256 = hashlib.sha256(data).hexdigest()
@@ -57,6 +61,8 @@ def process_upload(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ProcessedIma
         placeholder=placeholder,
         variants=variants,
         trailing_data_removed=cleaned.trailing_data_removed,
+        camera=details.camera,
+        taken_at=details.taken_at,
     )
 
 
@@ -65,7 +71,7 @@ def make_variants(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Variant
 
     Raises:
         TooLarge: over a limit (bytes, pixels, frames).
-        UnsupportedType: not a JPEG, PNG, GIF or WebP by content.
+        UnsupportedType: not a JPEG, PNG, GIF, WebP, HEIC or AVIF by content.
         DamagedImage: cannot be decoded completely.
     """
     variants, _placeholder = build_variants(decode(data, limits, draft_to=_LARGEST))

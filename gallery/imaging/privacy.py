@@ -14,11 +14,18 @@ container, never by re-encoding pixels:
   rewritten uncompressed.
 * PNG ``Raw profile type exif/APP1/xmp`` text chunks (ImageMagick's copies of the
   metadata, read by exiftool) are dropped when they carry GPS.
-* Bytes after the end of the image (after JPEG EOI, PNG IEND, the GIF trailer or
-  the RIFF size of a WebP) are dropped: they are not part of the picture and may
-  hold anything, e.g. the video of a "motion photo" with its own location, the
-  further images of an MPO, or a ZIP archive. When they go, a JPEG's MPF segment
-  (which points at those further images) goes with them.
+* HEIC and AVIF: the Exif items are edited like any EXIF block (inside the
+  item's bytes, wherever ``iloc`` puts them), XMP items like XMP; a compressed
+  XMP item with GPS in it is overwritten with zeros. Metadata boxes of an image
+  sequence's movie (``udta``, ``meta`` in ``moov``) that hold a location
+  become ``free`` boxes of the same size, and so does a motion photo's video
+  (``mpvd``). Every edit keeps every length, so every offset stays valid.
+* Bytes after the end of the image (after JPEG EOI, PNG IEND, the GIF trailer,
+  the RIFF size of a WebP or the last box of a HEIF file) are dropped: they are
+  not part of the picture and may hold anything, e.g. the video of a "motion
+  photo" with its own location, the further images of an MPO, or a ZIP archive.
+  When they go, a JPEG's MPF segment (which points at those further images)
+  goes with them.
 
 Not covered: location *names* (IPTC city, XMP ``photoshop:City``), and GPS inside
 an EXIF thumbnail's own EXIF.
@@ -31,6 +38,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from gallery.imaging import heif
 from gallery.imaging.containers import (
     Block,
     Malformed,
@@ -340,7 +348,75 @@ def _gif(data: bytes) -> Cleaned:
     return Cleaned(bytes(buf) if gps or trailing else data, gps, trailing)
 
 
-_CLEANERS = {"JPEG": _jpeg, "PNG": _png, "WEBP": _webp, "GIF": _gif}
+_MOVIE_LOCATION = (b"\xa9xyz", b"location", b"GPS", b"gps ")
+"""What marks a location in a movie's metadata: QuickTime's ``\xa9xyz`` atom, Apple's
+``com.apple.quicktime.location.*`` keys, GPS boxes."""
+
+
+def _item_write(buf: bytearray, item: heif.Item, block: bytes) -> None:
+    """Put an item's (edited, same-length) bytes back where ``iloc`` says they are."""
+    pos = 0
+    for offset, length in item.extents:
+        buf[offset : offset + length] = block[pos : pos + length]
+        pos += length
+
+
+def _blank_box(buf: bytearray, box: heif.Box) -> None:
+    """Turn a box into a ``free`` box of the same size with nothing in it."""
+    buf[box.start + 4 : box.start + 8] = b"free"
+    buf[box.body : box.end] = bytes(box.end - box.body)
+
+
+def _heif(data: bytes) -> Cleaned:
+    parsed = heif.parse(data)
+    buf = bytearray(data)
+    gps = trailing = False
+    for item in parsed.metadata_items(b"Exif"):
+        if not item.in_file:
+            raise Malformed("an Exif item built from other items")
+        block = bytearray(item.read(data))
+        if len(block) < 4:
+            continue
+        start = 4 + int.from_bytes(block[:4], "big")  # the TIFF header's offset
+        if start < len(block) and scrub_exif(block, start, len(block)):
+            _item_write(buf, item, bytes(block))
+            gps = True
+    for item in parsed.metadata_items(b"xmp"):
+        if not item.in_file:
+            raise Malformed("an XMP item built from other items")
+        block = bytearray(item.read(data))
+        if not item.content_encoding.strip():
+            if scrub_xmp(block, 0, len(block)):
+                _item_write(buf, item, bytes(block))
+                gps = True
+            continue
+        try:  # compressed: cannot be edited in place; blanked when it holds GPS
+            text = _inflate(bytes(block)) if b"GPS" not in block else b"GPS"
+        except (zlib.error, ValueError):
+            text = b"GPS"
+        if b"GPS" in text:
+            _item_write(buf, item, bytes(len(block)))
+            gps = True
+    for box in parsed.nested:
+        if any(marker in data[box.body : box.end] for marker in _MOVIE_LOCATION):
+            _blank_box(buf, box)
+            gps = True
+    end = parsed.end
+    for box in parsed.boxes:
+        if box.kind == b"mpvd":
+            if box.end == end:  # the last box: dropped with whatever follows
+                end = box.start
+            else:
+                _blank_box(buf, box)
+            trailing = True
+    if end < len(data):
+        del buf[end:]
+        trailing = True
+    return Cleaned(bytes(buf) if gps or trailing else data, gps, trailing)
+
+
+_CLEANERS = {"JPEG": _jpeg, "PNG": _png, "WEBP": _webp, "GIF": _gif, "HEIF": _heif,
+             "AVIF": _heif}
 
 
 def remove_location(image_format: str, data: bytes) -> Cleaned:

@@ -1,15 +1,22 @@
 """Treat every upload as hostile: identify it by content, bound its cost, decode it fully.
 
 The order matters. Cheap checks run first (size in bytes, libmagic, the container
-headers read by :mod:`gallery.imaging.containers`), so that the pixel and frame
-limits hold before Pillow allocates anything; only then does Pillow identify,
-verify and decode the file. Every failure becomes one of the gallery's errors
-with a message for the person who uploaded the file.
+headers read by :mod:`gallery.imaging.containers` and :mod:`gallery.imaging.heif`),
+so that the pixel and frame limits hold before a decoder allocates anything;
+only then does Pillow identify, verify and decode the file. Every failure becomes
+one of the gallery's errors with a message for the person who uploaded the file.
+
+HEIC is decoded by libheif through ``pi-heif`` (its Pillow opener is registered
+on first use), AVIF by libavif inside Pillow. Both keep only the primary
+picture of a file (a burst, an image sequence); libheif applies the
+container's rotation and mirroring itself, for AVIF they become the EXIF
+orientation the thumbnail step applies.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,8 +26,10 @@ import magic
 from PIL import Image
 
 from gallery.errors import DamagedImage, GalleryError, TooLarge, UnsupportedType
+from gallery.imaging import heif
+from gallery.imaging.colour import profile_for
 from gallery.imaging.containers import Header, Malformed, read_header
-from gallery.imaging.model import ALLOWED_LABEL, DEFAULT_LIMITS, Limits
+from gallery.imaging.model import ALLOWED_LABEL, CONTAINED, DEFAULT_LIMITS, Limits
 
 SNIFF_BYTES = 16384
 """How much of the file libmagic looks at."""
@@ -36,13 +45,39 @@ MIME_TO_FORMAT: dict[str, str] = {
     "image/gif": "GIF",
     "image/webp": "WEBP",
     "image/x-webp": "WEBP",
+    "image/heic": "HEIF",
+    "image/heif": "HEIF",
+    "image/heic-sequence": "HEIF",
+    "image/heif-sequence": "HEIF",
+    "image/avif": "AVIF",
+    "image/avif-sequence": "AVIF",
 }
 """Content types libmagic reports (they vary between versions) -> Pillow format."""
 
 PILLOW_ALIASES: dict[str, str] = {"MPO": "JPEG"}
 """Pillow formats that are one of ours: camera MPO files are JPEGs with extra images appended."""
 
-LABELS: dict[str, str] = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "WebP"}
+LABELS: dict[str, str] = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "WebP",
+                          "HEIF": "HEIC", "AVIF": "AVIF"}
+
+CODECS: dict[str, bytes] = {"HEIF": b"hvc1", "AVIF": b"av01"}
+"""The picture coding each HEIF-container format is decoded with (the item type)."""
+
+GENERIC_BRANDS = frozenset({b"mif1", b"msf1", b"miaf"})
+"""Major brands that name the HEIF structure but not the coding of its pictures."""
+
+CODEC_NAMES: dict[bytes, str] = {b"hvc1": "HEVC", b"av01": "AV1", b"jpeg": "JPEG",
+                                 b"avc1": "H.264", b"vvc1": "H.266", b"unci": "uncompressed",
+                                 b"j2k1": "JPEG 2000"}
+
+HEIF_DECODE_BYTES = 6
+"""Bytes per pixel libheif or libavif hold while decoding an 8-bit picture, besides
+Pillow's copy: the YCbCr planes and the interleaved RGB(A) they are converted to.
+With Pillow's copy and the first resize that makes 12 bytes per pixel; measured
+with bench/thumbnails.py, a 12 MP HEIC or AVIF peaks at about 170 MB in all
+(interpreter and libraries included), about 11 bytes per pixel. Deeper pictures
+take :data:`HEIF_DEEP_BYTES` more (16-bit samples)."""
+HEIF_DEEP_BYTES = 6
 
 EXIF_ORIENTATION = 0x0112
 
@@ -73,7 +108,10 @@ class Decoded:
     ``image`` is the first frame, loaded. For JPEG it may have been decoded at a
     reduced DCT scale (see ``decode(draft_to=...)``); ``box`` is then the region of
     ``image`` that covers the whole picture, for ``Image.resize(box=...)``.
-    ``width``/``height`` are the stored (not yet rotated) full size.
+    ``width``/``height`` are the stored (not yet rotated) full size; for HEIC the
+    size libheif decoded to, upright already. ``icc_profile`` converts the
+    colours to sRGB: the embedded profile, or one made from a HEIF ``nclx``
+    colour description.
     """
 
     format: str
@@ -157,6 +195,122 @@ def check_header(image_format: str, data: bytes, limits: Limits) -> Header:
     return header
 
 
+@dataclass(frozen=True, slots=True)
+class HeifFacts:
+    """What the container of a HEIC or AVIF says before decoding: the header (the
+    primary picture's size from ``ispe``; ``pixels`` what decoding it costs, tiles
+    included), its bit depth, colour and orientation. ``format`` is the one its
+    picture's coding names when its brand is a generic one (``mif1``, ``msf1``)."""
+
+    format: str
+    header: Header
+    depth: int
+    colour: heif.Colour | None
+    orientation: int
+
+
+def check_heif(image_format: str, data: bytes, limits: Limits) -> HeifFacts:
+    """Read a HEIC or AVIF container and enforce the pixel and picture limits from it.
+
+    Raises:
+        UnsupportedType: not a HEIF image behind its file-type box (HTML, a script,
+            ...), or a picture coded otherwise than the format needs (HEVC, AV1).
+        DamagedImage: the structure is damaged or the file is cut short.
+        TooLarge: too many pixels (the primary picture, or its tiles together),
+            or more pictures than ``limits.max_frames``.
+    """
+    label = LABELS[image_format]
+    try:
+        parsed = heif.parse(data)
+    except heif.NotHeif as err:
+        raise UnsupportedType(
+            f"That file has a {label} header but holds no {label} image. Allowed: {ALLOWED_LABEL}."
+        ) from err
+    except Malformed as err:
+        reason = "it is incomplete" if "cut short" in str(err) else "its structure cannot be read"
+        raise DamagedImage(f"That {label} file is damaged: {reason}.") from err
+    primary = parsed.primary
+    coded = parsed.coded_type(primary)
+    if parsed.major_brand in GENERIC_BRANDS:  # says nothing of the coding: the items do
+        image_format = next((f for f, c in CODECS.items() if c == coded), image_format)
+        label = LABELS[image_format]
+    if coded != CODECS[image_format]:
+        name = CODEC_NAMES.get(coded, "an unknown coding")
+        raise UnsupportedType(
+            f"That {label} file's picture is coded as {name}, which we do not decode. "
+            f"Allowed: {ALLOWED_LABEL}."
+        )
+    try:
+        size = parsed.size_of(data, primary)
+        grid = parsed.grid_size(data, primary)
+    except Malformed as err:
+        raise DamagedImage(f"That {label} file is damaged: its header cannot be read.") from err
+    if size is None:
+        raise DamagedImage(f"That {label} file is damaged: it does not declare its size.")
+    width, height = size
+    if not width or not height:
+        raise DamagedImage(f"That {label} file is damaged: it has no size.")
+    pixels = width * height
+    if grid is not None:
+        pixels = max(pixels, grid[0] * grid[1])
+    tiles = [parsed.size_of(data, tile) for tile in parsed.tiles(primary)]
+    pixels = max(pixels, sum(w * h for w, h in (t for t in tiles if t is not None)))
+    check_pixels(width, height, pixels, limits)
+    pictures = max(len(parsed.pictures()), parsed.track_samples)
+    if pictures > limits.max_frames:
+        raise TooLarge(
+            f"That file holds {pictures} pictures, the limit is {limits.max_frames}."
+        )
+    source = next(iter(parsed.tiles(primary)), primary)
+    depth = max(parsed.bit_depth(data, primary), parsed.bit_depth(data, source))
+    colour = parsed.colour_of(data, primary) or parsed.colour_of(data, source)
+    header = Header(width, height, 1, *_covering(width, height, pixels))
+    return HeifFacts(image_format, header, depth, colour, parsed.orientation(data, primary))
+
+
+def _covering(width: int, height: int, pixels: int) -> tuple[int, int]:
+    """A canvas of ``pixels`` pixels (at least width x height) for :class:`Header`."""
+    if pixels <= width * height:
+        return width, height
+    return width, math.ceil(pixels / width)
+
+
+_registered = threading.Lock()
+_openers: set[str] = set()
+
+
+def ensure_decoder(image_format: str) -> None:
+    """Make Pillow able to open ``image_format``: registers pi-heif's HEIF opener on
+    first use (only libheif's HEVC decoder; no thumbnails, depth or auxiliary
+    images are read).
+
+    Raises:
+        UnsupportedType: the decoder for it is not installed.
+    """
+    if image_format in _openers or image_format not in CONTAINED:
+        return
+    with _registered:
+        if image_format in _openers:
+            return
+        if image_format == "HEIF":
+            try:
+                import pi_heif
+            except ImportError as err:  # pragma: no cover - a dependency
+                raise UnsupportedType(
+                    "HEIC support is not installed on this server (pip install pi-heif)."
+                ) from err
+            pi_heif.register_heif_opener(thumbnails=False, depth_images=False,
+                                         aux_images=False)
+        else:
+            from PIL import features
+
+            if not features.check("avif"):  # pragma: no cover - Pillow's wheels have it
+                raise UnsupportedType(
+                    "AVIF support is not installed on this server (Pillow 11.3 or later)."
+                )
+        _openers.add(image_format)
+
+
 def _jpeg_scale(width: int, height: int, draft_to: int | None) -> int:
     """The DCT scale (1, 2, 4 or 8) Pillow's ``draft`` picks for a JPEG, as :func:`_load_all` asks."""
     if draft_to is None or max(width, height) <= draft_to:
@@ -167,18 +321,23 @@ def _jpeg_scale(width: int, height: int, draft_to: int | None) -> int:
 
 
 def memory_needed(im: Image.Image, image_format: str, header: Header,
-                  draft_to: int | None) -> int:
+                  draft_to: int | None, depth: int = 8) -> int:
     """Bytes that decoding ``im`` (opened, not loaded) and making its thumbnails hold at once.
 
     Counted from what is known before decoding: the size, the mode Pillow decodes
     to (16-bit colour PNGs become 8-bit RGB or RGBA, 16-bit greyscale stays 16-bit),
     the full-size copies the thumbnail step makes of that mode, every canvas an
     animation keeps, and for a progressive (or multi-scan) JPEG the coefficients
-    the decoder holds for the whole picture whatever the scale it decodes at.
+    the decoder holds for the whole picture whatever the scale it decodes at. A
+    HEIC or AVIF costs its decoder's planes too (:data:`HEIF_DECODE_BYTES`), for
+    every pixel of its tiles (``depth``: bits per sample).
     """
     mode = im.mode
     per_pixel = MODE_BYTES.get(mode, 4)
     copies = THUMBNAIL_COPIES.get(mode, 4)
+    if image_format in CONTAINED:
+        decoding = HEIF_DECODE_BYTES + (HEIF_DEEP_BYTES if depth > 8 else 0)
+        return header.pixels * (decoding + per_pixel + copies + RESIZE_BYTES)
     if mode.startswith("I;16") or mode == "I":
         copies = 9
     elif mode == "P":
@@ -267,12 +426,13 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, draft_to: int | None = 
     frame. With ``draft_to``, a JPEG is decoded at the smallest DCT scale whose
     longest side is still at least ``draft_to``: libjpeg reads and checks the whole
     entropy-coded stream at any scale, so damage is found just the same, and the
-    thumbnails need no second decode.
+    thumbnails need no second decode. A HEIC or AVIF is decoded as its primary
+    picture only.
 
     Raises:
         TooLarge: over ``limits`` (bytes, pixels, frames, memory) or Pillow's bomb guard.
-        UnsupportedType: not JPEG, PNG, GIF or WebP by content, or libmagic and
-            Pillow disagree about what it is.
+        UnsupportedType: not JPEG, PNG, GIF, WebP, HEIC or AVIF by content, or
+            libmagic and Pillow disagree about what it is.
         DamagedImage: the image cannot be decoded completely, or is a JPEG with
             more scans than ``limits.max_scans``.
     """
@@ -282,17 +442,25 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, draft_to: int | None = 
         )
     image_format, detected = sniff(data)
     label = LABELS[image_format]
-    header = check_header(image_format, data, limits)
+    facts = None
+    if image_format in CONTAINED:
+        facts = check_heif(image_format, data, limits)
+        image_format, label, header = facts.format, LABELS[facts.format], facts.header
+        ensure_decoder(image_format)
+    else:
+        header = check_header(image_format, data, limits)
 
     with pillow_errors(label):
         try:
             im = _open(data, image_format)
         except Image.UnidentifiedImageError as err:
+            if facts is not None:  # its container is sound: the decoder found it damaged
+                raise DamagedImage(f"That {label} image is damaged: it cannot be decoded.") from err
             raise UnsupportedType(
                 f"That file looks like {detected} but is not a {label} image we can read. "
                 f"Allowed: {ALLOWED_LABEL}."
             ) from err
-        with im:
+        try:
             opened = PILLOW_ALIASES.get(im.format or "", im.format)
             if opened != image_format:
                 raise UnsupportedType(
@@ -300,10 +468,30 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, draft_to: int | None = 
                     f"Allowed: {ALLOWED_LABEL}."
                 )
             check_pixels(im.width, im.height, im.width * im.height, limits)
-            check_memory(memory_needed(im, image_format, header, draft_to), im.width, im.height,
-                         limits)
+            check_memory(memory_needed(im, image_format, header, draft_to,
+                                       facts.depth if facts else 8), im.width, im.height, limits)
+            if facts is not None:  # verify() checks nothing for these: decoding is the check
+                return _load_primary(im, image_format, facts)
             im.verify()
+        except BaseException:
+            im.close()
+            raise
+        im.close()
         return _load_all(data, image_format, header, limits, draft_to)
+
+
+def _load_primary(im: Image.Image, image_format: str, facts: HeifFacts) -> Decoded:
+    """Decode the primary picture of a HEIC or AVIF (the first of a sequence).
+
+    libheif hands it over upright (it applies ``irot`` and ``imir``), and pi-heif
+    sets the EXIF orientation it reports to 1; libavif does not, so for AVIF the
+    container's orientation is applied to the thumbnails.
+    """
+    im.load()
+    orientation = facts.orientation if image_format == "AVIF" else 1
+    icc = im.info.get("icc_profile") or profile_for(facts.colour)
+    width, height = im.size
+    return Decoded(image_format, width, height, 1, orientation, im, None, icc)
 
 
 def _load_all(

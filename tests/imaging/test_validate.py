@@ -60,7 +60,7 @@ def test_other_types_are_refused_naming_what_was_detected(make: Callable[[], byt
         process_upload(make())
     assert caught.value.status == 415
     assert caught.value.message == (
-        f"That file is not an image we accept (detected: {detected}). Allowed: JPEG, PNG, GIF, WebP."
+        f"That file is not an image we accept (detected: {detected}). Allowed: JPEG, PNG, GIF, WebP, HEIC/HEIF, AVIF."
     )
 
 
