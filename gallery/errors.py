@@ -61,7 +61,7 @@ class TooLarge(GalleryError):
 
 class UnsupportedType(GalleryError):
     status, code = 415, "unsupported_type"
-    default_message = "That is not an allowed image type (JPEG, PNG, GIF or WebP)."
+    default_message = "That is not an allowed image type (JPEG, PNG, GIF, WebP, HEIC or AVIF)."
 
 
 class DamagedImage(GalleryError):

@@ -45,7 +45,7 @@ function isHidden(file) {
 function precheck(file) {
   if (!looksLikeImage(file)) {
     const kind = file.type || extension(file.name) || "this kind of file";
-    return `Not an image this gallery accepts (${kind}); use JPEG, PNG, GIF or WebP.`;
+    return `Not an image this gallery accepts (${kind}); use JPEG, PNG, GIF, WebP, HEIC or AVIF.`;
   }
   if (file.size > limits.maxFileBytes) {
     return `Larger than ${humanSize(limits.maxFileBytes)}, the most this gallery accepts per image.`;

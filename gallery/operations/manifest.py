@@ -19,6 +19,7 @@ import orjson
 
 from gallery.clock import is_timestamp
 from gallery.errors import BadRequest
+from gallery.imaging.model import ALLOWED_TYPES, EXTENSIONS
 
 FORMAT = 2
 #: The formats an import reads: 1 (images only, as earlier releases wrote it) and 2
@@ -35,8 +36,7 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 MAX_USERNAME = 64
 
-CONTENT_TYPES: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
-                                 "image/webp": "webp"}
+CONTENT_TYPES: dict[str, str] = {ALLOWED_TYPES[name]: EXTENSIONS[name] for name in ALLOWED_TYPES}
 """The types an export holds -> the extension of the original's file in it."""
 
 _IMAGE_ID = re.compile(r"[0-9a-f]{32}")

@@ -49,7 +49,7 @@ FORMAT = manifest.FORMAT
 MANIFEST = "manifest.json"
 INDEX = "index.json"
 ORIGINALS = "originals"
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+EXTENSIONS = manifest.CONTENT_TYPES
 
 #: Called after each image with (images done, images in all).
 Progress = Callable[[int, int], None]

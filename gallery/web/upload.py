@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from gallery.errors import GalleryError, TooLarge
 from gallery.images.results import UploadResult
-from gallery.imaging.model import ALLOWED_TYPES, EXTENSIONS
+from gallery.imaging.model import ACCEPTED_EXTENSIONS, ACCEPTED_TYPES
 from gallery.web.context import require_actor, runtime
 
 bp = Blueprint("upload", __name__)
@@ -79,13 +79,12 @@ def limits() -> dict[str, object]:
     Only a courtesy: the server checks every file again and has the last word.
     """
     settings = runtime().settings
-    extensions = {"jpeg", *EXTENSIONS.values()}
     return {
         "max_file_bytes": settings["max_file_bytes"],
         "max_request_bytes": settings["max_request_bytes"],
         "max_files": settings["max_files"],
-        "types": ",".join(ALLOWED_TYPES.values()),
-        "extensions": ",".join(sorted(f".{e}" for e in extensions)),
+        "types": ",".join(ACCEPTED_TYPES),
+        "extensions": ",".join(sorted(f".{e}" for e in set(ACCEPTED_EXTENSIONS))),
     }
 
 

@@ -116,7 +116,7 @@ def test_a_file_the_gallery_cannot_take_is_sent_only_when_asked(upload_page, ans
         [pages.file_payload("drawing.svg", "image/svg+xml", svg)])
     entry = item(page, "drawing.svg")
     expect(entry).to_have_attribute("data-state", "error")
-    expect(entry.locator(".upload-message")).to_contain_text("JPEG, PNG, GIF or WebP")
+    expect(entry.locator(".upload-message")).to_contain_text("JPEG, PNG, GIF, WebP, HEIC or AVIF")
     assert answers == [], "refused in the page, without sending it"
 
     entry.locator("button.retry").click()

@@ -186,8 +186,9 @@ def test_upload_page_tells_its_script_the_limits_and_the_token(uploader):
     form = markup.one("form", id="upload-form")
     assert form["data-api"] == "/api/v1/images"
     assert form["data-max-file-bytes"] == "3000000"
-    assert set(form["data-types"].split(",")) == {"image/jpeg", "image/png", "image/gif", "image/webp",
-                                                  "image/heic", "image/avif"}
+    assert set(form["data-types"].split(",")) == {
+        "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/avif",
+        "image/heif", "image/heic-sequence", "image/heif-sequence", "image/avif-sequence"}
     assert {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".avif"} <= set(
         form["data-extensions"].split(","))
     assert "up to 3.0 MB each" in uploader.get("/upload").text
