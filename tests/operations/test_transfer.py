@@ -209,3 +209,21 @@ def test_a_manifest_record_without_an_id_is_rejected_not_a_crash(runtime, upload
     report = fresh.operations.import_from(dest, username="ada", actor="cli")
     assert report.imported == [] and report.rejected[0][0] == "record 1"
     assert "not an image id" in report.rejected[0][1]
+
+
+def test_heic_and_avif_originals_keep_their_type_through_export_and_import(
+        runtime, tmp_path):
+    from tests.imaging.heif_files import encode_avif, encode_heic, photo
+
+    avif = runtime.images.upload(encode_avif(photo(80, 60)), "phone.avif",
+                                 uploaded_by="ada")
+    heic = runtime.images.upload(encode_heic(seed="export"), "phone.heic", uploaded_by="ada")
+    runtime.operations.export_to(tmp_path / "out", actor="cli")
+    files = sorted(p.name for p in (tmp_path / "out" / "originals").iterdir())
+    assert files == sorted([f"{avif.image['id']}.avif", f"{heic.image['id']}.heic"])
+
+    empty = _with_accounts(build_runtime(MemoryStorage(), prefix="other/"), "ada")
+    imported = empty.operations.import_from(tmp_path / "out", username="nobody", actor="cli")
+    assert (len(imported.imported), imported.rejected) == (2, [])
+    assert {r["content_type"] for r in catalog_records(empty.images).values()} == {
+        "image/avif", "image/heic"}
