@@ -30,6 +30,9 @@ async function postForm(url, params) {
   };
 }
 
+/** A form's action; ``form.action`` would be its field named "action", when it has one. */
+const actionOf = (form) => new URL(form.getAttribute("action") || "", window.location.href).href;
+
 const tileOf = (item) => item.querySelector("a.tile");
 const idOf = (item) => { const tile = tileOf(item); return tile ? tile.dataset.id : ""; };
 const items = () => Array.from(grid.children).filter((li) => tileOf(li));
@@ -158,7 +161,8 @@ function startSelectMode() {
       say("Select at least one image first.", "error");
       return;
     }
-    const url = button.formAction || selectForm.action;
+    // formAction without the attribute is the page's own address, not the form's action.
+    const url = button.hasAttribute("formaction") ? button.formAction : actionOf(selectForm);
     const params = new URLSearchParams(new FormData(selectForm, button));
     for (const b of selectForm.querySelectorAll("button")) b.disabled = true;
     say("Saving…", "busy");
@@ -179,12 +183,12 @@ function startSelectMode() {
         window.location.replace(window.location.pathname); // the empty album's page says what to do
         return;
       }
-    } else {
-      for (const box of chosen()) box.checked = false;
+    } else if (params.get("action") === "add") {
+      for (const box of chosen()) box.checked = false; // added: ready for the next ones
     }
     if (body.album && grid.dataset.album) {
       markCover(body.album.cover_id);
-      if (button.formAction.endsWith("/cover")) showCover(body.album, ids[0]);
+      if (url.endsWith("/cover")) showCover(body.album, ids[0]);
     }
     update();
     say(result.message, "ok");
@@ -246,7 +250,7 @@ function startEditForm() {
     const buttons = Array.from(document.querySelectorAll("#album-edit button, button[form='album-cover-reset']"));
     for (const b of buttons) b.disabled = true;
     say("Saving…", "busy");
-    const result = await postForm(form.action, params);
+    const result = await postForm(actionOf(form), params);
     for (const b of buttons) b.disabled = false;
     editForm.elements.title.removeAttribute("aria-invalid");
     if (!result.ok) {
@@ -296,14 +300,15 @@ function startReorder() {
 
   grid.addEventListener("dragstart", (event) => event.preventDefault()); // no native image drag
 
+  const status = document.getElementById("album-status");
+
   function say(message, kind) {
-    const bar = selectForm && selectForm.querySelector(".select-status");
-    if (bar && !selectForm.hidden) {
-      bar.className = `select-status edit-status ${kind}`;
-      bar.textContent = message;
-    } else if (kind === "error") {
-      showFlash(message, "error");
+    if (!status) {
+      if (kind === "error") showFlash(message, "error");
+      return;
     }
+    status.className = `album-status edit-status ${kind}`;
+    status.textContent = message;
   }
 
   grid.addEventListener("pointerdown", (event) => {

@@ -121,10 +121,10 @@ def albums_of_image(image_id: str) -> ImageAlbums:
     """
     rt = runtime()
     who = actor()
-    public = rt.public
-    holding = [(a, access.can_manage(a, who)) for a in rt.albums.all()
-               if a.has(image_id) and access.is_listed(a, who, public_gallery=public)]
-    addable = [a for a in rt.albums.managed_by(who) if not a.has(image_id)] if who else []
+    every = rt.albums.all()
+    holding = [(a, access.can_manage(a, who)) for a in every
+               if a.has(image_id) and access.is_listed(a, who, public_gallery=rt.public)]
+    addable = [a for a in every if access.can_manage(a, who) and not a.has(image_id)]
     return ImageAlbums(holding, addable)
 
 
@@ -159,8 +159,9 @@ def _state(album: Album) -> dict[str, Any]:
 
 
 def _done(message: str, back: str, body: dict[str, Any]) -> Response:
-    """JSON for the page's script, else a notice on the page the form came from."""
-    if wants_json():
+    """JSON for the page's script (and any JSON request), else a notice on the page the
+    form came from."""
+    if wants_json() or request.is_json:
         return jsonify(message=message, **body)
     flash(message, "info")
     return redirect(back)
