@@ -340,6 +340,8 @@ function startReorder() {
     drag.ghost = ghost;
     drag.item.classList.add("drag-source");
     document.body.classList.add("reordering");
+    const selection = window.getSelection();
+    if (selection) selection.removeAllRanges();
     follow();
     drag.frame = requestAnimationFrame(autoScroll);
   }
@@ -439,8 +441,9 @@ function startReorder() {
   });
   document.addEventListener("pointercancel", cancel);
 
-  grid.addEventListener("click", (event) => {
-    if (!suppressClick) return;
+  // On the document, so it runs before the grid's own listeners (select mode's among them).
+  document.addEventListener("click", (event) => {
+    if (!suppressClick || !grid.contains(event.target)) return;
     event.preventDefault();
     event.stopPropagation();
   }, true);

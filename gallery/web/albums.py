@@ -214,6 +214,7 @@ def _index_page(values: dict[str, str] | None = None, error: str | None = None,
 
 @bp.get("/albums")
 def index():
+    """The albums the visitor may find, newest first, and the "New album" form."""
     return _index_page()
 
 
@@ -237,8 +238,7 @@ def create():
         return _index_page(values, err.message, err.status)
     if wants_json():
         return jsonify(_state(album)), 201
-    flash(f"Created the album “{album.title}”. Add images from the gallery: "
-          "choose Select there, tick images, then Add to album.", "info")
+    flash(f"Created the album “{album.title}”.", "info")
     return redirect(url_for("albums.album", album_id=album.id))
 
 
@@ -265,6 +265,12 @@ def _album_page(album: Album, number: int = 1, *, values: dict[str, str] | None 
 
 @bp.get("/albums/<album_id>")
 def album(album_id: str):
+    """One album's grid, a page at a time.
+
+    Raises:
+        NotFound: unknown, not for this visitor, or no such page.
+        BadRequest: ``?page`` is not a whole number.
+    """
     found = runtime().albums.viewable(album_id, actor())
     number = whole_number(request.args, "page", 1, 1, 10**9, "The page number")
     return _album_page(found, number)

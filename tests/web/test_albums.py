@@ -164,7 +164,10 @@ def test_visibility_in_a_public_gallery(admin, uploader, anonymous, photos, make
     private = make_album("Ours", "private", images=pictures)
 
     assert anonymous.get(f"/albums/{public.id}").status_code == 200
-    assert anonymous.get(f"/albums/{unlisted.id}").status_code == 200  # its address is enough
+    assert "noindex" not in anonymous.get(f"/albums/{public.id}").text
+    by_link = anonymous.get(f"/albums/{unlisted.id}")
+    assert by_link.status_code == 200  # its address is enough
+    assert '<meta name="robots" content="noindex">' in by_link.text  # but search engines skip it
     assert anonymous.get(f"/albums/{private.id}").status_code == 404
     assert cards(anonymous.get("/albums").text) == [public.id]
 
