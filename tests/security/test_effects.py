@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from gallery.images.results import Actor
 from tests.web.conftest import ADMIN, UPLOADER
 from tests.web.images import distinct_png
 
@@ -20,11 +21,16 @@ def bucket_state(storage) -> dict[str, str]:
 
 @pytest.fixture
 def stocked(runtime, users):
-    """An image and an API token, so every page has something to show."""
+    """An image, an album holding it and an API token, so every page has something to show
+    (the share-link token opens nothing: a link's pages are the share tests' business)."""
     image = runtime.images.upload(distinct_png(1), "one.png", uploaded_by=ADMIN[0]).image
     _, token = runtime.accounts.create_token(UPLOADER[0], "script")
+    owner = Actor(ADMIN[0], is_admin=True)
+    album = runtime.albums.create(title="Album", visibility="public", actor=owner)
+    runtime.albums.change_images(album.id, add=[image["id"]], actor=owner)
     return {"image_id": image["id"], "variant": "sm", "username": UPLOADER[0],
-            "token_id": token.id, "filename": "style.css"}
+            "token_id": token.id, "filename": "style.css", "album_id": album.id,
+            "token": "n" * 43}
 
 
 def every_get(app, values: dict[str, str]) -> list[str]:
