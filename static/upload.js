@@ -1,8 +1,9 @@
 // The upload page with JavaScript: drop files or folders anywhere, paste, or pick;
 // each file goes on its own to the API with real progress, three at a time.
 // The server checks every file; the checks here only spare a pointless upload.
+// With an album chosen in "Add to album", each stored image is added to it (in batches).
 // Without this script the form posts every picked file at once.
-import { csrfToken, errorMessage, humanSize } from "./lib.js";
+import { csrfToken, errorMessage, humanSize, sendJson } from "./lib.js";
 
 const PARALLEL = 3;
 
@@ -11,6 +12,7 @@ const dropzone = document.getElementById("dropzone");
 const list = document.getElementById("upload-list");
 const summary = document.getElementById("upload-summary");
 const pickers = [document.getElementById("images"), document.getElementById("folder")].filter(Boolean);
+const albumChoice = document.getElementById("upload-album");
 
 const limits = form ? {
   api: form.dataset.api,
@@ -21,6 +23,10 @@ const limits = form ? {
 
 const queue = [];
 const counts = { done: 0, duplicate: 0, error: 0, skipped: 0 };
+// Stored images waiting to be added to their album: [{item, id, album}], sent in batches.
+const albumAdds = { pending: [], sending: false, added: 0, failed: 0 };
+/** Most image ids one "Add to album" request may carry (the server's limit). */
+const ALBUM_BATCH = 1000;
 let active = 0;
 let nextId = 0;
 
@@ -120,14 +126,21 @@ function addLink(item, image) {
 function describeCounts() {
   const parts = [`${counts.done} uploaded`, `${counts.duplicate} already in the gallery`, `${counts.error} failed`];
   if (counts.skipped) parts.push(`${counts.skipped} skipped (hidden or not images)`);
+  if (albumAdds.added) parts.push(`${albumAdds.added} added to the album`);
+  if (albumAdds.failed) parts.push(`${albumAdds.failed} not added to the album`);
   return parts.join(", ");
 }
 
 function updateSummary() {
   const waiting = queue.length + active;
-  summary.dataset.state = waiting ? "busy" : "idle";
+  const adding = albumAdds.pending.length > 0 || albumAdds.sending;
+  summary.dataset.state = waiting || adding ? "busy" : "idle";
   if (waiting) {
     summary.textContent = `Uploading… ${waiting} to go. ${describeCounts()}.`;
+    return;
+  }
+  if (adding) {
+    summary.textContent = `Adding to the album… ${describeCounts()}.`;
     return;
   }
   summary.textContent = `Done: ${describeCounts()}.`;
@@ -137,11 +150,18 @@ function updateSummary() {
     link.textContent = "Open the gallery";
     summary.append(" ", link);
   }
+  if (albumAdds.added && albumAdds.url) {
+    const link = document.createElement("a");
+    link.href = albumAdds.url;
+    link.textContent = `Open “${albumAdds.title}”`;
+    summary.append(" ", link);
+  }
 }
 
 // ------------------------------------------------------------------ sending
 
 function enqueue(item) {
+  item.album = albumChoice ? albumChoice.value : "";
   setState(item, "queued", "Waiting…");
   item.progress.value = 0;
   queue.push(item);
@@ -182,11 +202,49 @@ function finish(item, status, text) {
     if (image.duplicate) setState(item, "duplicate", "Already in the gallery");
     else setState(item, "done", "Uploaded");
     addLink(item, image);
+    if (item.album) addToAlbum(item, image.id);
   } else {
     setState(item, "error", errorMessage(status, text));
     addRetry(item, "Retry");
   }
   pump();
+}
+
+// ------------------------------------------------------------------ the album
+
+function addToAlbum(item, id) {
+  item.message.textContent += ", adding to the album…";
+  albumAdds.pending.push({ item, id, album: item.album });
+  sendAlbumAdds();
+}
+
+/** Send the waiting ids of one album in one request; then the next batch, if any. */
+async function sendAlbumAdds() {
+  if (albumAdds.sending || !albumAdds.pending.length) return;
+  albumAdds.sending = true;
+  const album = albumAdds.pending[0].album;
+  const batch = albumAdds.pending.filter((p) => p.album === album).slice(0, ALBUM_BATCH);
+  albumAdds.pending = albumAdds.pending.filter((p) => !batch.includes(p));
+  const result = await sendJson("POST", form.dataset.albumApi,
+    { album, action: "add", ids: batch.map((p) => p.id) });
+  albumAdds.sending = false;
+  const title = result.ok && result.body && result.body.album ? result.body.album.title : "";
+  if (title) {
+    albumAdds.title = title;
+    albumAdds.url = result.body.album.url;
+  }
+  for (const { item } of batch) {
+    const base = item.state === "duplicate" ? "Already in the gallery" : "Uploaded";
+    if (result.ok) {
+      albumAdds.added += 1;
+      item.message.textContent = `${base}, added to “${title}”`;
+    } else {
+      albumAdds.failed += 1;
+      item.message.textContent = `${base}, but not added to the album: ${result.message}`;
+    }
+  }
+  updateSummary();
+  sendAlbumAdds();
 }
 
 /** Put files in the list; those from a folder that are hidden or not images are skipped. */
@@ -319,7 +377,7 @@ function start() {
   });
   document.addEventListener("paste", pasted);
   window.addEventListener("beforeunload", (event) => {
-    if (active + queue.length === 0) return;
+    if (active + queue.length + albumAdds.pending.length === 0 && !albumAdds.sending) return;
     event.preventDefault();
     event.returnValue = ""; // older browsers need a value to ask
   });

@@ -10,9 +10,11 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
+from gallery.albums.model import MAX_IDS_PER_CALL
 from gallery.errors import GalleryError, TooLarge
 from gallery.images.results import UploadResult
 from gallery.imaging.model import ACCEPTED_EXTENSIONS, ACCEPTED_TYPES
+from gallery.web.albums import change_album
 from gallery.web.context import require_actor, runtime
 
 bp = Blueprint("upload", __name__)
@@ -98,11 +100,50 @@ def hidden_in_folder(filename: str) -> bool:
     return len(parts) > 1 and any(part.startswith(".") for part in parts)
 
 
+@dataclass(frozen=True, slots=True)
+class AlbumNote:
+    """What became of "Add to album" after a form upload."""
+
+    album_id: str
+    title: str
+    message: str
+    ok: bool
+
+
 def render(form: UploadForm, outcomes: list[Outcome] | None = None, error: str | None = None,
-           skipped: int = 0) -> str:
-    """The upload page: the form, the results of a form upload, and the limits for the script."""
+           skipped: int = 0, album_note: AlbumNote | None = None) -> str:
+    """The upload page: the form, the results of a form upload, and the limits for the script.
+
+    The "Add to album" choice lists the albums the user may add to; ``?album=ID``
+    (the album page's Upload button) chooses one.
+    """
+    who = require_actor()
     return render_template("upload.html", form=form, outcomes=outcomes, error=error,
-                           skipped=skipped, limits=limits())
+                           skipped=skipped, limits=limits(), album_note=album_note,
+                           albums=runtime().albums.managed_by(who),
+                           chosen_album=request.values.get("album", ""))
+
+
+def add_to_album(album_id: str, outcomes: list[Outcome]) -> AlbumNote | None:
+    """Put every stored image of a form upload (duplicates too) into the album chosen.
+
+    A refusal (the album was deleted meanwhile, ...) becomes the note's message:
+    the images stay uploaded.
+    """
+    stored = [o.image["id"] for o in outcomes if o.image is not None]
+    if not stored:
+        return None
+    who = require_actor()
+    try:
+        for start in range(0, len(stored), MAX_IDS_PER_CALL):
+            album, message = change_album(album_id, who, "add",
+                                          stored[start:start + MAX_IDS_PER_CALL])
+    except GalleryError as err:
+        if err.status >= 500:
+            raise
+        return AlbumNote(album_id, "", f"The images were uploaded but not added to the album: "
+                                       f"{err.message}", ok=False)
+    return AlbumNote(album.id, album.title, message, ok=True)
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -120,8 +161,12 @@ def form():
         return render(form, error="Choose at least one image.", skipped=len(sent)), 400
     if len(files) > runtime().settings["max_files"]:
         raise TooLarge(f"Send at most {runtime().settings['max_files']} files at once.")
+    album_id = request.form.get("album") or None
+    if album_id is not None:
+        runtime().albums.manageable(album_id, require_actor())  # refused before anything is stored
     outcomes = [store_upload(f) for f in files]
+    note = add_to_album(album_id, outcomes) if album_id is not None else None
     ok = [o for o in outcomes if o.status < 400]
     # Every file refused: answer with the first refusal's status so scripts see it.
     status = 200 if ok else outcomes[0].status
-    return render(form, outcomes, skipped=len(sent) - len(files)), status
+    return render(form, outcomes, skipped=len(sent) - len(files), album_note=note), status

@@ -1,4 +1,5 @@
-"""Screenshots of the grid, the lightbox, the upload panel and a share page, light and dark.
+"""Screenshots of the grid, the lightbox, the upload panel, albums and a share page,
+light and dark.
 
 Saved under artifacts/screenshots/ (``make screenshots`` copies them to
 docs/screenshots/ for the README). Each test also checks the page shows what
@@ -18,7 +19,8 @@ from tests.browser.pages import expect
 pytestmark = pytest.mark.parametrize("color_scheme", ["light", "dark"])
 
 ALL_IMAGES_SHOWN = """() => Array.from(document.querySelectorAll(
-  'ul.grid img, #lightbox img, #upload-list img')).every(i => i.complete && i.naturalWidth > 0)"""
+  'ul.grid img, #lightbox img, #upload-list img, .album-cover img'))
+  .every(i => i.complete && i.naturalWidth > 0)"""
 
 
 def saved(page, name: str, full_page: bool = False):
@@ -79,3 +81,37 @@ def test_share_page(page, seed, runtime, color_scheme):
     expect(page.locator("ul.grid a.tile")).to_have_count(9)
     expect(page.get_by_role("link", name="Download all")).to_be_visible()
     saved(page, f"share-{color_scheme}")
+
+
+def albums(runtime, images):
+    """Three albums of the seeded images, as their owner would arrange them."""
+    ada = Actor(ADMIN[0], is_admin=True)
+    made = []
+    for title, visibility, picked, text in (
+            ("Along the coast", "public", images[0:8],
+             "Cliffs, harbours and lighthouses from a week of walking the coast path."),
+            ("Mountains", "unlisted", images[4:10], ""),
+            ("Winter", "private", images[9:12], "")):
+        album = runtime.albums.create(title=title, visibility=visibility, description=text,
+                                      actor=ada)
+        made.append(runtime.albums.change_images(album.id, add=[i["id"] for i in picked],
+                                                 actor=ada))
+    return made
+
+
+def test_album(page, seed, runtime, color_scheme):
+    coast = albums(runtime, seed(12))[0]
+    pages.sign_in(page, *ADMIN)
+    page.goto(f"/albums/{coast.id}")
+    expect(page.locator("ul.grid a.tile")).to_have_count(8)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Along the coast")
+    expect(page.locator("#album-visibility")).to_have_text("Public")
+    saved(page, f"album-{color_scheme}")
+
+
+def test_album_list(page, seed, runtime, color_scheme):
+    albums(runtime, seed(12))
+    pages.sign_in(page, *ADMIN)
+    page.goto("/albums")
+    expect(page.locator(".album-card")).to_have_count(3)
+    saved(page, f"albums-{color_scheme}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from gallery.images.results import Actor
 from tests.web.conftest import ADMIN, UPLOADER
 from tests.web.images import distinct_png
 
@@ -24,8 +25,6 @@ def bucket_state(storage) -> dict[str, str]:
 def stocked(runtime, users):
     """An image, an album holding it with a share link, and an API token, so every page has
     something to show."""
-    from gallery.images.results import Actor
-
     image = runtime.images.upload(distinct_png(1), "one.png", uploaded_by=ADMIN[0]).image
     _, token = runtime.accounts.create_token(UPLOADER[0], "script")
     owner = Actor(ADMIN[0], is_admin=True)

@@ -1,4 +1,5 @@
-"""Admin: the image table -- sort, filter, page, edit in place, delete many at once."""
+"""Admin: the image table -- sort, filter, page, edit in place, delete many at once, and
+add many to an album or take them out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from gallery.catalog import table as catalog
 from gallery.errors import BadRequest
 from gallery.keys import is_image_id
 from gallery.web.admin.common import ConfirmForm, bp
+from gallery.web.albums import change_album
 from gallery.web.context import require_admin, runtime, safe_next
 from gallery.web.errors import wants_json
 from gallery.web.pages import EditForm
@@ -35,6 +37,7 @@ def images():
         query=page.query,
         here=url_for("admin.images", **page.query.to_args()),
         per_page_choices=catalog.PER_PAGE_CHOICES,
+        albums=runtime().albums.all(),
     )
 
 
@@ -53,6 +56,36 @@ def _selection() -> list[dict]:
         raise BadRequest("The selection contains something that is not an image id.")
     view = runtime().images.view()
     return [record.public() for record in (view.get(i) for i in ids) if record]
+
+
+@bp.post("/images/bulk")
+def bulk_images():
+    """The table's selection form: "Delete selected…" asks first (the confirmation page);
+    "Add to album" and "Remove from album" change the album chosen and come back.
+
+    Raises:
+        BadRequest: nothing or too much selected, no album chosen, an unknown action.
+        NotFound: the album, or an image to add, is unknown. TooLarge: more than 1000 images.
+    """
+    action = request.form.get("action", "")
+    if action == "delete":
+        selected = _selection()
+        if not selected:
+            flash("The selected images are already gone.", "info")
+            return redirect(_back())
+        return render_template("admin/images_delete.html", images=selected, form=ConfirmForm(),
+                               back=_back())
+    if action not in ("add", "remove"):
+        raise BadRequest("Choose Delete selected…, Add to album or Remove from album.")
+    album_id = request.form.get("album", "")
+    if not album_id:
+        raise BadRequest("Choose an album first.")
+    ids = request.form.getlist("ids")
+    if not ids:
+        raise BadRequest("Select at least one image first.")
+    _, message = change_album(album_id, require_admin(), action, ids)
+    flash(message, "info")
+    return redirect(_back())
 
 
 @bp.route("/images/delete", methods=["GET", "POST"])
