@@ -24,7 +24,8 @@ def healthy(runtime, upload):
 def test_a_healthy_gallery_passes_every_check(healthy):
     checks = healthy.operations.doctor()
     assert [c.name for c in checks] == [
-        "configuration", "storage reachable", "storage writable", "libmagic", "image codecs",
+        "configuration", "storage reachable", "storage writable", "conditional writes",
+        "libmagic", "image codecs",
         "free space", "catalog", "meta.json", "accounts", "admin account",
     ]
     failed = [c for c in checks if not c.ok]
