@@ -103,39 +103,44 @@ def check_conditional_writes(rt: Operations) -> str:
     """Prove that the storage refuses the writes that must lose: two writers never both win.
 
     A probe object is created create-only, created again (must fail), replaced
-    on its current version (must succeed) and written on its first version
-    again (must fail, that version is stale); then it is deleted.
+    on its current version (must succeed), written on its first version again
+    (must fail: that version is stale), deleted, and written on its last
+    version (must fail: the object is gone). Nothing of it is left behind.
     """
     storage = rt.storage
     key = rt.keys.doctor_probe()
+    shown = storage.describe()
+
+    def refused(data: bytes, **condition: Any) -> bool:
+        try:
+            storage.put(key, data, content_type="text/plain", **condition)
+        except PreconditionFailed:
+            return True
+        return False
+
     first = storage.put(key, b"gallery doctor: created", content_type="text/plain",
                         if_absent=True)
     try:
+        if not refused(b"gallery doctor: created twice", if_absent=True):
+            raise Problem(f"{shown} let a create-only write replace an object that exists "
+                          "(it ignores If-None-Match).", CONDITIONAL_FIX)
         try:
-            storage.put(key, b"gallery doctor: created twice", content_type="text/plain",
-                        if_absent=True)
-        except PreconditionFailed:
-            pass
-        else:
-            raise Problem(f"{storage.describe()} let a create-only write replace an object "
-                          "that exists (it ignores If-None-Match).", CONDITIONAL_FIX)
-        try:
-            storage.put(key, b"gallery doctor: replaced", content_type="text/plain",
-                        if_version=first.version)
+            second = storage.put(key, b"gallery doctor: replaced", content_type="text/plain",
+                                 if_version=first.version)
         except PreconditionFailed as err:
-            raise Problem(f"{storage.describe()} refused a write conditional on the current "
-                          "version of an object.", CONDITIONAL_FIX) from err
-        try:
-            storage.put(key, b"gallery doctor: stale", content_type="text/plain",
-                        if_version=first.version)
-        except PreconditionFailed:
-            pass
-        else:
-            raise Problem(f"{storage.describe()} let a write conditional on an old version "
-                          "through (it ignores If-Match).", CONDITIONAL_FIX)
+            raise Problem(f"{shown} refused a write conditional on the current version of an "
+                          "object.", CONDITIONAL_FIX) from err
+        if not refused(b"gallery doctor: stale", if_version=first.version):
+            raise Problem(f"{shown} let a write conditional on an old version through "
+                          "(it ignores If-Match).", CONDITIONAL_FIX)
+        storage.delete(key)
+        if not refused(b"gallery doctor: deleted", if_version=second.version):
+            raise Problem(f"{shown} let a write conditional on a version of a deleted object "
+                          "bring it back (it ignores If-Match on a missing object).",
+                          CONDITIONAL_FIX)
     finally:
         storage.delete(key, missing_ok=True)
-    return "a second create and a write on a stale version were both refused"
+    return "a second create and writes on a stale or deleted version were all refused"
 
 
 def check_libmagic(rt: Operations) -> str:

@@ -582,7 +582,7 @@ class S3Storage(Storage):
     def _written(self, key: str, etag: str, size: int, content_type: str) -> ObjectInfo:
         """The info of the version just written: its own ``updated`` when it is still there."""
         try:
-            return self._info(key, self._head(key, etag))
+            return self._info(key, self._head(key, etag or None))
         except (ObjectNotFound, PreconditionFailed):  # replaced or deleted already
             return ObjectInfo(key, size, content_type, etag, datetime.now(UTC))
 

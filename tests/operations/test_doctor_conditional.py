@@ -75,7 +75,8 @@ def _check(storage: Storage):  # type: ignore[no-untyped-def]
 def test_a_storage_that_honours_conditions_passes(bucket: Storage) -> None:
     check = _check(bucket)
     assert check.ok, check
-    assert check.message == "a second create and a write on a stale version were both refused"
+    assert check.message == ("a second create and writes on a stale or deleted version were all "
+                             "refused")
     assert list(bucket.list("g/doctor/")) == []  # the probe is gone
 
 
@@ -93,6 +94,23 @@ def test_a_storage_that_ignores_conditions_fails_with_the_fix(
     assert "must not run on this storage" in check.fix
     assert "If-None-Match and If-Match on PutObject" in check.fix
     assert list(bucket.list("g/doctor/")) == []  # the probe is gone even so
+
+
+def test_a_storage_that_ignores_a_version_on_a_missing_key_fails(bucket: Storage) -> None:
+    class ResurrectsDeleted(IgnoresConditions):
+        """Honours If-Match on objects that exist, ignores it on missing ones."""
+
+        def put(self, key, data, *, content_type=DEFAULT_CONTENT_TYPE, if_absent=False,  # type: ignore[no-untyped-def]
+                if_version=None):
+            if if_version is not None and not self.inner.exists(key):
+                if_version = None
+            return super().put(key, data, content_type=content_type, if_absent=if_absent,
+                               if_version=if_version)
+
+    check = _check(ResurrectsDeleted(bucket, frozenset()))
+    assert not check.ok
+    assert "bring it back (it ignores If-Match on a missing object)" in check.message
+    assert list(bucket.list("g/doctor/")) == []
 
 
 def test_a_storage_that_refuses_every_conditional_write_fails() -> None:

@@ -46,8 +46,17 @@ copy_3 = 1
 copy_other = 1
 threshold = 0.9
 """
-#: Ports are drawn from here, so that port + 10000 is a port too.
-PORT_RANGE = (20000, 55000)
+#: Ports are drawn from below the kernel's ephemeral range (which outgoing connections,
+#: SeaweedFS's own among them, take from), leaving room for port + 10000 below it too.
+LOWEST_PORT = 10000
+
+
+def _port_range() -> tuple[int, int]:
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    return LOWEST_PORT, max(LOWEST_PORT + 1000, ephemeral - 10000)
 
 
 def weed_binary() -> Path:
@@ -78,9 +87,10 @@ def free_port_pairs(count: int, rng: random.Random | None = None) -> list[int]:
         RuntimeError: none found within a bounded number of draws.
     """
     rng = rng or random.Random()
+    low, high = _port_range()
     chosen: list[int] = []
     for _ in range(500):
-        port = rng.randrange(*PORT_RANGE)
+        port = rng.randrange(low, high)
         taken = {p for c in chosen for p in (c, c + 10000)}
         if port in taken or port + 10000 in taken:
             continue
@@ -152,8 +162,9 @@ class S3Server:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
+                code, log = self._process.returncode, self.log_tail()
                 self.stop()
-                raise RuntimeError(f"SeaweedFS exited with {self._process.returncode}")
+                raise RuntimeError(f"SeaweedFS exited with {code}:\n{log}")
             if self._ready():
                 return self
             time.sleep(0.1)
