@@ -429,7 +429,8 @@ class S3Storage(Storage):
         return self.bucket
 
     def close(self) -> None:
-        """Close the connections of a client this backend built."""
+        """Close the connections of a client this backend built (a given one is only let go)."""
+        self._client.meta.events.unregister("before-call.s3", self._set_request_timeout)
         if self._owns_client:
             self._client.close()
 

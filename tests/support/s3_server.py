@@ -3,7 +3,8 @@
 ``weed server`` runs a master, a volume server, a filer and the S3 gateway in
 one process; each listens on a port and on that port + 10000 (gRPC), so the
 ports are chosen with free twins. It runs in its own process group and is
-stopped by killing the group (it may ignore SIGTERM for half a minute).
+stopped by killing the group (it may ignore SIGTERM for half a minute); should
+the test process itself be killed, Linux kills the server with it.
 
 Every bucket is a collection of volumes; a ``master.toml`` in the server's
 working folder makes each collection start with one volume instead of seven,
@@ -14,6 +15,7 @@ bucket per test never runs out of volume slots. SeaweedFS honours ``If-None-Matc
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import random
@@ -22,6 +24,7 @@ import socket
 import subprocess
 import sysconfig
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +35,7 @@ from typing import Any
 
 READY_TIMEOUT = 30.0
 STOP_GRACE = 2.0
+PR_SET_PDEATHSIG = 1
 ACCESS_KEY = "gallery-test"
 SECRET_KEY = "gallery-test-secret"
 REGION = "us-east-1"
@@ -57,6 +61,14 @@ def _port_range() -> tuple[int, int]:
     except (OSError, ValueError, IndexError):
         ephemeral = 32768
     return LOWEST_PORT, max(LOWEST_PORT + 1000, ephemeral - 10000)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to kill this process when the process that started it dies, however it dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def weed_binary() -> Path:
@@ -109,11 +121,15 @@ class S3Server:
     """
 
     def __init__(self) -> None:
-        self.port, self._master, self._volume, self._filer = free_port_pairs(4)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._choose_ports()
         self._dir = tempfile.TemporaryDirectory(prefix="seaweedfs-")
         self._process: subprocess.Popen[bytes] | None = None
         self._client: Any = None
+        self._log: Any = None
+
+    def _choose_ports(self) -> None:
+        self.port, self._master, self._volume, self._filer = free_port_pairs(4)
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
         """The ``AWS_*`` environment of a client of this server (nothing read from ``~/.aws``)."""
@@ -130,47 +146,81 @@ class S3Server:
     def start(self) -> S3Server:
         """Start the server and wait (boundedly) until it stores objects.
 
+        A server that exits at once (a port taken between choosing and binding
+        it) is started again on other ports, twice at most.
+
         Raises:
-            RuntimeError: it exited or was not ready within ``READY_TIMEOUT``.
+            RuntimeError: it did not get ready.
         """
         root = Path(self._dir.name)
-        (root / "data").mkdir()
         (root / "master.toml").write_text(MASTER_TOML)
-        identities = root / "identities.json"
-        identities.write_text(json.dumps({"identities": [{
+        (root / "identities.json").write_text(json.dumps({"identities": [{
             "name": "gallery",
             "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }]}))
         self._log = open(root / "weed.log", "wb")  # closed in stop()
+        for attempt in range(3):
+            if attempt:  # the last one exited: other ports, a clean data folder
+                self._remove_sockets()
+                self._choose_ports()
+                self._close_client()
+            data = root / f"data-{attempt}"
+            data.mkdir()
+            self._launch(root, data)
+            outcome = self._wait_until_ready()
+            if outcome == "ready":
+                return self
+            if outcome == "timeout":
+                break
+        log = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"SeaweedFS did not get ready on {self.url}:\n{log}")
+
+    def _launch(self, root: Path, data: Path) -> None:
         self._process = subprocess.Popen(
             [
                 str(weed_binary()), "server",
-                "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={root / 'data'}",
-                "-filer", "-s3", f"-s3.port={self.port}", f"-s3.config={identities}",
+                "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
+                "-filer", "-s3", f"-s3.port={self.port}",
+                f"-s3.config={root / 'identities.json'}",
                 f"-master.port={self._master}", f"-volume.port={self._volume}",
                 f"-filer.port={self._filer}", "-master.telemetry=false",
                 "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-master.volumeSizeLimitMB=64", f"-volume.max={MAX_VOLUMES}",
+                f"-filer.localSocket={root / 'filer.sock'}",
+                f"-s3.localSocket={root / 's3.sock'}",
             ],
             cwd=root,
+            # Its logs go to $TMPDIR: into its own folder, removed with it.
+            env={**os.environ, "TMPDIR": str(root)},
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Linux ties the child to the thread that starts it: only the main one lives long.
+            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread()
+            else None,
         )
+
+    def _wait_until_ready(self) -> str:
+        """``ready``, ``exited`` (at once, when it does), or ``timeout`` after ``READY_TIMEOUT``."""
+        assert self._process is not None
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                code, log = self._process.returncode, self.log_tail()
-                self.stop()
-                raise RuntimeError(f"SeaweedFS exited with {code}:\n{log}")
+                self._process = None
+                return "exited"
             if self._ready():
-                return self
+                return "ready"
             time.sleep(0.1)
-        log = self.log_tail()
-        self.stop()
-        raise RuntimeError(f"SeaweedFS did not get ready on {self.url}:\n{log}")
+        return "timeout"
+
+    def _remove_sockets(self) -> None:
+        """The gRPC sockets SeaweedFS keeps in /tmp whatever $TMPDIR says, for our ports."""
+        for port in (self.port, self._master, self._volume, self._filer):
+            for path in Path("/tmp").glob(f"seaweedfs-*-{port + 10000}.sock"):
+                path.unlink(missing_ok=True)
 
     def _ready(self) -> bool:
         """Whether the gateway answers and a bucket can take an object."""
@@ -224,11 +274,14 @@ class S3Server:
         """Remove a bucket and everything in it (SeaweedFS drops its collection of volumes)."""
         self.client().delete_bucket(Bucket=name)
 
-    def stop(self) -> None:
-        """Stop the whole process group (SIGTERM, then SIGKILL) and remove its folder."""
+    def _close_client(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def stop(self) -> None:
+        """Stop the whole process group (SIGTERM, then SIGKILL) and remove its folder."""
+        self._close_client()
         if self._process is not None:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
@@ -242,7 +295,10 @@ class S3Server:
                     continue
             self._process.wait(timeout=10)
             self._process = None
+        if self._log is not None:
             self._log.close()
+            self._log = None
+        self._remove_sockets()
         self._dir.cleanup()
 
     def __enter__(self) -> S3Server:
