@@ -24,7 +24,8 @@ is that the object was rewritten in between (ABA), which nothing here needs.
 
 ``timeout`` bounds the whole wait of one storage call, its retries included,
 as on :mod:`gallery.storage.gcs`: every request may wait only for the time
-that is left (its socket read timeout is set per request), and transient
+that is left (its socket read timeout is set per request; making a connection
+waits at most ``CONNECT_TIMEOUT``, or ``timeout`` when shorter), and transient
 faults (5xx, throttling, connection failures, timeouts) are retried with
 backoff, then end as :class:`StorageUnavailable`. The SDK's own retries are
 switched off. A conditional write retried after an ambiguous failure may meet
