@@ -187,7 +187,8 @@ def _default_storage(environ: Mapping[str, str]) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("storage", _default_storage,
-            "Where every object lives: `file://PATH`, `memory://`, `replit://[BUCKET]` or `gs://BUCKET`."),
+            "Where every object lives: `file://PATH`, `memory://`, `replit://[BUCKET]`, `gs://BUCKET` "
+            "or `s3://BUCKET` (README: Storage URLs)."),
     Setting("prefix", "",
             "Key prefix inside the bucket, so several apps can share one bucket.", _parse_prefix),
     Setting("secret_key", "",

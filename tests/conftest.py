@@ -1,8 +1,9 @@
 """Shared fixtures.
 
-Storage emulation: a real GCS JSON API server (fake-gcs-server) on loopback for
-the whole session, a fake Replit sidecar on 127.0.0.1:1106 per test, and a
-fresh bucket per test so tests never see each other's objects.
+Storage emulation: a real GCS JSON API server (fake-gcs-server) and a real S3
+server (SeaweedFS) on loopback, each started once per session when a test needs
+it, a fake Replit sidecar on 127.0.0.1:1106 per test, and a fresh bucket per
+test so tests never see each other's objects.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.gcs_server import GCSServer, emulator_env
+from tests.support.s3_server import S3Server
 from tests.support.sidecar import FakeSidecar
 
 #: Fixtures that hold the fixed sidecar port: tests using them (or any test about
@@ -44,6 +46,23 @@ def gcs_server() -> Iterator[GCSServer]:
 def gcs_bucket(gcs_server: GCSServer) -> str:
     """The name of a fresh, empty bucket on the emulator."""
     return gcs_server.create_bucket()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """SeaweedFS for the session, with the ``AWS_*`` environment pointing at it."""
+    with S3Server() as server, pytest.MonkeyPatch.context() as patch:
+        for name, value in server.env().items():
+            patch.setenv(name, value)
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> Iterator[str]:
+    """The name of a fresh, empty bucket on the S3 server, removed after the test."""
+    name = s3_server.create_bucket()
+    yield name
+    s3_server.delete_bucket(name)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gallery.documents import DocumentDamaged
-from gallery.errors import GalleryError, StorageError, StorageUnavailable
+from gallery.errors import GalleryError, PreconditionFailed, StorageError, StorageUnavailable
 from gallery.units import human_size
 
 if TYPE_CHECKING:
@@ -89,6 +89,58 @@ def check_probe(rt: Operations) -> str:
         raise Problem("The probe object is still there after being deleted.",
                       "Check that the credentials may delete objects.")
     return "wrote, read back and deleted a probe object"
+
+
+CONDITIONAL_FIX = (
+    "Use storage that honours conditional writes: on S3-compatible services that is "
+    "If-None-Match and If-Match on PutObject (AWS S3, Cloudflare R2, MinIO and SeaweedFS do; "
+    "see the README's notes per service). Without them two writers overwrite each other's "
+    "changes, so the gallery must not run on this storage."
+)
+
+
+def check_conditional_writes(rt: Operations) -> str:
+    """Prove that the storage refuses the writes that must lose: two writers never both win.
+
+    A probe object is created create-only, created again (must fail), replaced
+    on its current version (must succeed), written on its first version again
+    (must fail: that version is stale), deleted, and written on its last
+    version (must fail: the object is gone). Nothing of it is left behind.
+    """
+    storage = rt.storage
+    key = rt.keys.doctor_probe()
+    shown = storage.describe()
+
+    def refused(data: bytes, **condition: Any) -> bool:
+        try:
+            storage.put(key, data, content_type="text/plain", **condition)
+        except PreconditionFailed:
+            return True
+        return False
+
+    first = storage.put(key, b"gallery doctor: created", content_type="text/plain",
+                        if_absent=True)
+    try:
+        if not refused(b"gallery doctor: created twice", if_absent=True):
+            raise Problem(f"{shown} let a create-only write replace an object that exists "
+                          "(it ignores If-None-Match).", CONDITIONAL_FIX)
+        try:
+            second = storage.put(key, b"gallery doctor: replaced", content_type="text/plain",
+                                 if_version=first.version)
+        except PreconditionFailed as err:
+            raise Problem(f"{shown} refused a write conditional on the current version of an "
+                          "object.", CONDITIONAL_FIX) from err
+        if not refused(b"gallery doctor: stale", if_version=first.version):
+            raise Problem(f"{shown} let a write conditional on an old version through "
+                          "(it ignores If-Match).", CONDITIONAL_FIX)
+        storage.delete(key)
+        if not refused(b"gallery doctor: deleted", if_version=second.version):
+            raise Problem(f"{shown} let a write conditional on a version of a deleted object "
+                          "bring it back (it ignores If-Match on a missing object).",
+                          CONDITIONAL_FIX)
+    finally:
+        storage.delete(key, missing_ok=True)
+    return "a second create and writes on a stale or deleted version were all refused"
 
 
 def check_libmagic(rt: Operations) -> str:
@@ -264,6 +316,7 @@ CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
      "Check GALLERY_STORAGE, the network and the credentials, then run doctor again."),
     ("storage writable", check_probe,
      "Check that the credentials may write, read and delete objects."),
+    ("conditional writes", check_conditional_writes, CONDITIONAL_FIX),
     ("libmagic", check_libmagic, _LIBMAGIC_FIX),
     ("image codecs", check_codecs, None),
     ("free space", check_space, None),

@@ -5,6 +5,7 @@
 ``file://./data``      a local folder (relative or ``file:///abs/path``)
 ``replit://[BUCKET]``  Replit Object Storage (default bucket when empty)
 ``gs://BUCKET``        Google Cloud Storage with ambient credentials
+``s3://BUCKET``        AWS S3 or any S3-compatible service (``AWS_*``)
 =====================  ==================================================
 """
 
@@ -17,7 +18,7 @@ from gallery.storage.base import ListPage, ObjectInfo, Storage, check_key
 
 __all__ = ["ListPage", "ObjectInfo", "Storage", "check_key", "open_storage", "SCHEMES"]
 
-SCHEMES = ("memory", "file", "replit", "gs")
+SCHEMES = ("memory", "file", "replit", "gs", "s3")
 
 
 def open_storage(url: str, *, timeout: float = 30.0) -> Storage:
@@ -59,7 +60,19 @@ def open_storage(url: str, *, timeout: float = 30.0) -> Storage:
         if not parts.netloc:
             raise ConfigError(f"GALLERY_STORAGE {url!r} names no bucket; try gs://my-bucket.")
         return GCSStorage(parts.netloc, timeout=timeout)
+    if scheme == "s3":
+        from gallery.storage.s3 import S3Storage
+
+        if not parts.netloc:
+            raise ConfigError(f"GALLERY_STORAGE {url!r} names no bucket; try s3://my-bucket.")
+        if parts.path.strip("/") or parts.query:
+            raise ConfigError(
+                f"GALLERY_STORAGE {url!r}: give the bucket alone (s3://{parts.netloc}); "
+                "a folder inside it goes in GALLERY_PREFIX, the service's address in "
+                "AWS_ENDPOINT_URL."
+            )
+        return S3Storage(parts.netloc, timeout=timeout)
     raise ConfigError(
         f"GALLERY_STORAGE {url!r} is not a storage URL this gallery knows; "
-        "use memory://, file://PATH, replit://[BUCKET] or gs://BUCKET."
+        "use memory://, file://PATH, replit://[BUCKET], gs://BUCKET or s3://BUCKET."
     )

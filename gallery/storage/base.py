@@ -1,6 +1,6 @@
 """The object-storage port: one small interface for a bucket of objects.
 
-Every backend (memory, file, replit, gcs) implements :class:`Storage` and passes
+Every backend (memory, file, replit, gcs, s3) implements :class:`Storage` and passes
 the shared contract suite in ``tests/storage/contract.py``. The rest of the app
 only ever talks to this interface.
 
@@ -9,8 +9,12 @@ Semantics every backend keeps:
 * Keys are non-empty UTF-8 strings of at most 1024 bytes, checked by
   :func:`check_key`; they are built by :mod:`gallery.keys`, never from input.
 * ``version`` is an opaque token that changes on every write of a key
-  (GCS generation; a counter on the file and memory backends).
-* Listings are in lexicographic order of the UTF-8 bytes of the key.
+  (GCS generation; a counter on the file and memory backends), except on
+  ``s3``, whose version is the ETag: the MD5 of the bytes, which writing the
+  same bytes again keeps.
+* Listings are in lexicographic order of the UTF-8 bytes of the key. Their
+  items carry every field of :class:`ObjectInfo`, except that ``content_type``
+  is ``""`` where the service's listings do not say it (S3): ``stat`` has it.
 * Conditional writes: ``if_absent=True`` creates only; ``if_version=V``
   replaces only while the current version is ``V``. Losing raises
   :class:`PreconditionFailed`. Two racing writers: exactly one wins.
@@ -24,6 +28,8 @@ from __future__ import annotations
 import abc
 import io
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,6 +99,35 @@ def as_stream(data: Data) -> BinaryIO:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(data))
     return data
+
+
+#: Streams that cannot seek are spooled to memory up to this size, then to a temp file.
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+def rewindable(data: Data) -> tuple[BinaryIO, int, bool]:
+    """A seekable stream over ``data``, the bytes left in it, and whether it was made here.
+
+    Bytes become a new stream; a seekable stream is used as it is, from its
+    current position; any other stream is spooled (to memory, then to a
+    temporary file), so a write can be sent again. A stream made here is the
+    caller's to close.
+    """
+    if isinstance(data, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(data)), len(data), True
+    try:
+        if data.seekable():
+            here = data.tell()
+            end = data.seek(0, io.SEEK_END)
+            data.seek(here)
+            return data, end - here, False
+    except (AttributeError, OSError):
+        pass
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    shutil.copyfileobj(data, spool, CHUNK_SIZE)
+    size = spool.tell()
+    spool.seek(0)
+    return spool, size, True  # type: ignore[return-value]
 
 
 class Storage(abc.ABC):

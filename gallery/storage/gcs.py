@@ -29,8 +29,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -58,6 +56,7 @@ from gallery.storage.base import (
     check_key,
     check_page_size,
     check_range,
+    rewindable,
 )
 from gallery.storage.retry import RetryPolicy, call_with_retry
 
@@ -72,8 +71,6 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'gallery[gcs]'"
 #: Metadata key naming the write that produced an object (conditional writes only).
 WRITE_ID_KEY = "gallery-write-id"
-#: Streams that cannot seek are spooled to memory up to this size, then to a temp file.
-SPOOL_IN_MEMORY = 8 * 1024 * 1024
 #: Chunk of a resumable upload (a multiple of 256 KiB, as GCS requires); the
 #: client sends objects of up to 8 MiB in one request and larger ones resumably.
 UPLOAD_CHUNK = 8 * 1024 * 1024
@@ -493,7 +490,7 @@ class GCSStorage(Storage):
             raise PreconditionFailed(key, f"{key!r} is not at version {if_version}.")
         generation = 0 if if_absent else (int(if_version) if if_version is not None else None)
         write_id = uuid.uuid4().hex if generation is not None else None
-        stream, size, spooled = self._rewindable(data)
+        stream, size, spooled = rewindable(data)
         start = stream.tell()
         maybe_written = False
 
@@ -548,25 +545,6 @@ class GCSStorage(Storage):
             f"Writing {key!r} was interrupted and it is not known whether it was stored; "
             "read it again before retrying."
         )
-
-    @staticmethod
-    def _rewindable(data: Data) -> tuple[BinaryIO, int, bool]:
-        """A seekable stream over ``data``, its remaining size, and whether we made it."""
-        if isinstance(data, bytes | bytearray | memoryview):
-            return io.BytesIO(bytes(data)), len(data), True
-        try:
-            if data.seekable():
-                here = data.tell()
-                end = data.seek(0, io.SEEK_END)
-                data.seek(here)
-                return data, end - here, False
-        except (AttributeError, OSError):
-            pass
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
-        shutil.copyfileobj(data, spool, CHUNK_SIZE)
-        size = spool.tell()
-        spool.seek(0)
-        return spool, size, True  # type: ignore[return-value]
 
     @_one_call
     def copy(self, src: str, dst: str) -> ObjectInfo:

@@ -21,10 +21,13 @@ UPLOADS = 9
 PREFIX = "g/"
 
 
-@pytest.fixture(params=["file", "replit"])
+@pytest.fixture(params=["file", "replit", "s3"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     if request.param == "file":
         return {"url": f"file://{tmp_path / 'bucket'}", "env": {}}
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        return {"url": f"s3://{request.getfixturevalue('s3_bucket')}", "env": server.env()}
     bucket = request.getfixturevalue("replit_bucket")
     return {"url": bucket["url"], "env": bucket["env"]}
 

@@ -135,7 +135,9 @@ class GCSServer:
 @dataclass
 class _Rule:
     """``fail``: answer 503 without forwarding. ``lose``: forward, then answer 503
-    instead of the real answer (a response lost after the server acted)."""
+    instead of the real answer (a response lost after the server acted).
+    ``cut``: forward, then send the real answer's head and only half its body
+    before closing the connection (a download broken half-way)."""
 
     kind: str
     count: int
@@ -143,19 +145,22 @@ class _Rule:
     fragment: str
     then: Callable[[], None] | None
 
-_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "expect"}
 
 
 class FaultyProxy:
     """A loopback HTTP proxy in front of a server that fails chosen requests with 503.
 
     ``fail_next(n, method=..., path_contains=...)`` makes the next ``n`` matching
-    requests fail; ``lose_next`` forwards them first. ``requests`` records
-    ``(method, path, outcome)`` for every request seen.
+    requests fail; ``lose_next`` forwards them first; ``cut_next`` breaks their
+    answers half-way. ``requests`` records ``(method, path, outcome)`` for every
+    request seen. With ``keep_host`` the client's ``Host`` header is forwarded
+    (signed requests, such as S3's, name the host they were sent to).
     """
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, *, keep_host: bool = False) -> None:
         self.target = target.removeprefix("http://")
+        self.keep_host = keep_host
         self.requests: list[tuple[str, str, str]] = []
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
@@ -174,21 +179,28 @@ class FaultyProxy:
                 if outcome == "fail":
                     self._reply(503, {"Content-Type": "application/json"}, b'{"error":{"code":503,"message":"injected"}}')
                     return
-                status, headers, payload = proxy._forward(self.command, self.path, self.headers, body)
+                status, headers, payload, length = proxy._forward(
+                    self.command, self.path, self.headers, body)
                 if outcome == "lose":
                     self._reply(503, {"Content-Type": "application/json"}, b'{"error":{"code":503,"message":"lost"}}')
                     return
-                self._reply(status, headers, payload)
+                if outcome == "cut":
+                    self._reply(status, headers, payload[: len(payload) // 2], len(payload))
+                    self.close_connection = True
+                    return
+                self._reply(status, headers, payload, length if self.command == "HEAD" else None)
 
-            def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            def _reply(self, status: int, headers: dict[str, str], payload: bytes,
+                       length: int | None = None) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Content-Length", str(len(payload) if length is None else length))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -213,15 +225,18 @@ class FaultyProxy:
 
     def _forward(
         self, method: str, path: str, headers: object, body: bytes | None
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, dict[str, str], bytes, int | None]:
+        """The upstream answer: status, headers, body, and its ``Content-Length`` if any."""
         connection = http.client.HTTPConnection(self.target, timeout=30)
         try:
-            send = {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}  # type: ignore[attr-defined]
+            send = {k: v for k, v in headers.items()  # type: ignore[attr-defined]
+                    if k.lower() not in _HOP_HEADERS or (self.keep_host and k.lower() == "host")}
             connection.request(method, path, body=body, headers=send)
             answer = connection.getresponse()
             payload = answer.read()
             back = {k: v for k, v in answer.getheaders() if k.lower() not in _HOP_HEADERS}
-            return answer.status, back, payload
+            length = answer.getheader("Content-Length")
+            return answer.status, back, payload, int(length) if length else None
         finally:
             connection.close()
 
@@ -254,6 +269,17 @@ class FaultyProxy:
         """
         with self._lock:
             self._rules.append(_Rule("lose", count, method, path_contains, then))
+
+    def cut_next(
+        self,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        path_contains: str = "",
+    ) -> None:
+        """Forward the next ``count`` matching requests, then break each answer half-way."""
+        with self._lock:
+            self._rules.append(_Rule("cut", count, method, path_contains, None))
 
     def start(self) -> FaultyProxy:
         self._thread.start()
