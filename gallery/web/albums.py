@@ -465,6 +465,7 @@ def delete(album_id: str):
     rt = runtime()
     found = rt.albums.manageable(album_id, who)
     if request.method == "POST":
+        rt.links.revoke_album(album_id, actor=who)
         rt.albums.delete(album_id, actor=who)
         return _done(f"Deleted the album “{found.title}”; its images stay in the gallery.",
                      url_for("albums.index"), {"deleted": album_id})

@@ -12,6 +12,7 @@ import pytest
 
 from gallery.images.results import Actor
 from tests.web.admin.forms import csrf_of
+from tests.web.conftest import ADMIN
 from tests.web.images import distinct_png
 
 ADA = Actor("ada", is_admin=True)
@@ -338,6 +339,7 @@ def test_deleting_an_album_asks_first_and_keeps_its_images(admin, anonymous, run
     pictures = photos(2)
     album = make_album("Going", images=pictures)
     path = f"/albums/{album.id}"
+    link = runtime.links.create(album.id, actor=Actor(ADMIN[0], is_admin=True))
     confirm = admin.get(f"{path}/delete")
     assert confirm.status_code == 200
     assert "Delete the album “Going”?" in confirm.text and "2 images" in confirm.text
@@ -350,6 +352,8 @@ def test_deleting_an_album_asks_first_and_keeps_its_images(admin, anonymous, run
     for picture in pictures:
         assert anonymous.get(f"/images/{picture['id']}").status_code == 200
     assert runtime.audit.latest(1)[0].action == "album.delete"
+    assert runtime.links.get(link.id).revoked_at is not None  # its links are closed for good
+    assert anonymous.get(f"/s/{link.token}").status_code == 410
     assert anonymous.get(f"{path}/delete").status_code == 302  # to sign in
 
 
