@@ -137,12 +137,16 @@ def _encoded(files: list[tuple[str, str, bytes]]) -> list[dict[str, str]]:
 
 def drop_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -> None:
     """Drag ``files`` (name, type, bytes) over ``selector`` and drop them, with the events
-    and the ``DataTransfer`` a real drop from the desktop brings."""
+    and the ``DataTransfer`` a real drop from the desktop brings (once the upload page's
+    script shows it is listening)."""
+    page.locator(".dropzone-hint").wait_for(state="visible")
     page.evaluate(_DROP, [selector, _encoded(files), "drop"])
 
 
 def paste_files(page: Any, selector: str, files: list[tuple[str, str, bytes]]) -> None:
-    """Paste ``files`` into ``selector`` (what Ctrl+V of a copied image sends)."""
+    """Paste ``files`` into ``selector`` (what Ctrl+V of a copied image sends), once the
+    upload page's script listens."""
+    page.locator(".dropzone-hint").wait_for(state="visible")
     page.evaluate(_DROP, [selector, _encoded(files), "paste"])
 
 
