@@ -20,7 +20,9 @@ CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def serve(app) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 (a free port) in a thread; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutting the server down waits for the loop's next look.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -30,10 +32,19 @@ def serve(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+#: scrypt with a small work factor: the same code paths as the real one, in a millisecond.
+FAST_PASSWORD_HASH = "scrypt:1024:8:1"
+
+
 def build_app(storage, **overrides: Any):
-    """The app over ``storage`` with test-friendly settings (cheap, fixed secret)."""
+    """The app over ``storage`` with test-friendly settings (cheap, fixed secret, passwords
+    hashed with a small work factor)."""
     settings = {"secret_key": "test-secret-key", **overrides}
-    return create_app(settings, environ={}, storage=storage)
+    app = create_app(settings, environ={}, storage=storage)
+    rt = app.extensions["gallery"]
+    rt.accounts._password_method = FAST_PASSWORD_HASH
+    rt.links._password_method = FAST_PASSWORD_HASH
+    return app
 
 
 class Client:
