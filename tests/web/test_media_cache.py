@@ -311,3 +311,51 @@ def test_an_entry_of_the_wrong_size_is_never_served(tmp_path: Path) -> None:
     path.write_bytes(data[:50])
     assert cache.open(media) is None
     assert not path.exists()
+
+
+def _media(data: bytes) -> tuple[Any, Any]:
+    from gallery.images.results import Media
+    from gallery.keys import Keys
+
+    keys = Keys("")
+    return keys, Media(keys.original("b" * 32), "image/jpeg", len(data),
+                       f'"{hashlib.sha256(data).hexdigest()}"', "b.jpg")
+
+
+def test_two_fills_of_one_entry_at_once_leave_one_whole_file(tmp_path: Path) -> None:
+    import io
+
+    data = os.urandom(300_000)
+    keys, media = _media(data)
+    cache = MediaCache(tmp_path / "cache", 10**6, keys)
+    one, two = cache.filling(media, io.BytesIO(data)), cache.filling(media, io.BytesIO(data))
+    served = [b"", b""]
+    while True:  # the two copies grow side by side, as two workers' would
+        chunks = [one.read(65536), two.read(65536)]
+        if not any(chunks):
+            break
+        served = [served[0] + chunks[0], served[1] + chunks[1]]
+        assert cache.open(media) is None  # nothing half-written is ever served
+    one.close()
+    with cache.open(media) as first:
+        two.close()  # replaces the entry under an open reader
+        assert first.read() == data
+    assert served == [data, data]
+    assert entries(tmp_path / "cache") == [cache.path(media).name]
+    with cache.open(media) as again:
+        assert again.read() == data
+
+
+def test_a_folder_others_may_read_is_not_used(tmp_path: Path) -> None:
+    import io
+
+    data = b"y" * 1000
+    keys, media = _media(data)
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    cache = MediaCache(folder, 10**6, keys)
+    source = io.BytesIO(data)
+    assert cache.filling(media, source) is source
+    assert cache.open(media) is None
+    assert entries(folder) == []
