@@ -25,6 +25,16 @@ on it; the ratio is what to read. The CPU time the server's processes spend per
 request (Linux ``/proc``) is shown too: it hardly moves when other work shares
 the machine, which throughput does.
 
+Then the same photo is uploaded into buckets over the network, each served by
+the gallery like the first (its media cache on, in a fresh folder): ``replit://``
+(fake-gcs-server behind the fake Replit sidecar) and ``s3://`` (SeaweedFS), as
+the tests run them (``--remote replit,s3``; ``--remote ""`` for none). They are
+measured in the same rounds, and a second table shows their ratio against the
+gallery on ``file://``: what a request costs when the cache answers, as the
+readiness check and the warm-up have filled it. Every request there still asks
+the bucket whether the catalog changed (one ``stat`` of its root), as the 304
+row shows alone; ``--cache-bytes 0`` measures the same buckets without the cache.
+
 ``--profile`` also runs the app in-process under cProfile (Flask test client,
 ``--profile-requests`` requests per case) and prints where the time goes.
 Prints; asserts nothing.
@@ -33,6 +43,7 @@ Prints; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -44,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +179,11 @@ def measure(server: Server, path: str, etag: str | None, expect: int, *, clients
             "cpu_us": cpu / max(1, requests) * 1e6, "requests": requests}
 
 
+def share(ours: dict[str, Any], other: dict[str, Any]) -> float:
+    """Requests per second of ``ours`` over ``other``'s (0 when ``other`` answered none)."""
+    return ours["rps"] / other["rps"] if other["rps"] else 0.0
+
+
 # --- servers -----------------------------------------------------------------------
 
 
@@ -271,15 +288,63 @@ def prepare(bucket: Path) -> tuple[str, dict[str, dict[str, str]]]:
     runtime = app.extensions["gallery"]
     runtime.accounts.create_user("bench", "bench password 1", role="admin")
     data = jpeg(*PHOTO, quality=PHOTO_QUALITY)
-    image = runtime.service.upload(data, "photo.jpg", uploaded_by="bench").image
+    image = runtime.images.upload(data, "photo.jpg", uploaded_by="bench").image
     files = {}
     for name, variant in ((image["id"], None), (f"{image['id']}/sm", "sm")):
-        media = runtime.service.media(image["id"], variant)
+        media = runtime.images.media(image["id"], variant)
         files[name] = {"path": runtime.storage.local_path(media.key),
                        "content_type": media.content_type, "etag": media.etag.strip('"'),
                        "size": str(media.size)}
     runtime.storage.close()
     return image["id"], files
+
+
+def prepare_remote(storage_url: str) -> tuple[str, dict[str, str]]:
+    """Upload the photo into the bucket at ``storage_url``; its id and the ETags by suffix."""
+    from gallery import create_app
+    from tests.imaging.fixtures import jpeg
+
+    app = create_app({"storage": storage_url, "secret_key": "bench"}, environ={})
+    runtime = app.extensions["gallery"]
+    runtime.accounts.create_user("bench", "bench password 1", role="admin")
+    image = runtime.images.upload(jpeg(*PHOTO, quality=PHOTO_QUALITY), "photo.jpg",
+                                  uploaded_by="bench").image
+    etags = {suffix: runtime.images.media(image["id"], variant).etag.strip('"')
+             for suffix, variant in (("", None), ("/sm", "sm"))}
+    runtime.storage.close()
+    return image["id"], etags
+
+
+@contextlib.contextmanager
+def remote_buckets(names: list[str]) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
+    """The emulators for ``names`` (``replit``, ``s3``) running, a fresh bucket in each:
+    ``{name: (storage URL, environment a server needs)}``. The environment is set in
+    this process too, while they run."""
+    from tests.support.gcs_server import GCSServer, emulator_env
+    from tests.support.s3_server import S3Server
+    from tests.support.sidecar import FakeSidecar
+
+    unknown = set(names) - {"replit", "s3"}
+    if unknown:
+        raise SystemExit(f"--remote takes replit and s3, not {', '.join(sorted(unknown))}")
+    saved = dict(os.environ)
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    with contextlib.ExitStack() as stack:
+        try:
+            if "replit" in names:
+                gcs = stack.enter_context(GCSServer())
+                bucket = gcs.create_bucket()
+                stack.enter_context(FakeSidecar(default_bucket=bucket))
+                found["replit"] = (f"replit://{bucket}", emulator_env(gcs.url))
+            if "s3" in names:
+                s3 = stack.enter_context(S3Server())
+                found["s3"] = (f"s3://{s3.create_bucket()}", s3.env())
+            for _, env in found.values():
+                os.environ.update(env)
+            yield found
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 # --- profile -----------------------------------------------------------------------
@@ -351,6 +416,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
     parser.add_argument("--connections", type=int, default=2, help="connections per process")
     parser.add_argument("--max-requests", type=int, default=50_000, help="cap per connection")
+    parser.add_argument("--remote", default="replit,s3",
+                        help="buckets over the network to measure with the media cache, "
+                             "comma-separated: replit, s3 (empty: none)")
+    parser.add_argument("--cache-bytes", default="512MB",
+                        help="GALLERY_CACHE_BYTES of the servers over the network (0: no cache)")
     parser.add_argument("--profile", action="store_true", help="also profile the app in-process")
     parser.add_argument("--profile-requests", type=int, default=2000)
     parser.add_argument("--load", help=argparse.SUPPRESS)
@@ -363,12 +433,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
     opts = {"clients": args.clients, "connections": args.connections,
             "duration": args.duration, "max_requests": args.max_requests}
-    with tempfile.TemporaryDirectory() as tmp:
+    remote = [name for name in args.remote.split(",") if name.strip()]
+    with tempfile.TemporaryDirectory() as tmp, remote_buckets(remote) as buckets:
         tmp_path = Path(tmp)
         bucket = tmp_path / "bucket"
         image_id, files = prepare(bucket)
         (tmp_path / "baseline.py").write_text(BASELINE)
         etags = {"": files[image_id]["etag"], "/sm": files[f"{image_id}/sm"]["etag"]}
+        # What each server serves: the image id and its ETags by path suffix.
+        targets = {"gallery": (image_id, etags), "baseline": (image_id, etags)}
+        for name, (url, _) in buckets.items():
+            targets[name] = prepare_remote(url)
         servers: list[Server] = []
         try:
             servers.append(Server(
@@ -378,9 +453,23 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(Server(
                 "baseline", "baseline:app", tmp_path,
                 clean_env(BENCH_FILES=json.dumps(files)), tmp_path / "baseline.log"))
+            for name, (url, env) in buckets.items():
+                servers.append(Server(
+                    name, "app:app", ROOT,
+                    clean_env(GALLERY_STORAGE=url, GALLERY_SECRET_KEY="bench",
+                              GALLERY_CACHE_DIR=str(tmp_path / f"cache-{name}"),
+                              GALLERY_CACHE_BYTES=args.cache_bytes, **env),
+                    tmp_path / f"{name}.log"))
             deadline = time.monotonic() + START_TIMEOUT
             for server in servers:
-                server.wait_ready(f"/media/{image_id}", deadline)
+                server.wait_ready(f"/media/{targets[server.name][0]}", deadline)
+
+            def run(server: Server, suffix: str, revalidate: bool, expect: int,
+                    **changes: Any) -> dict[str, Any]:
+                served, tags = targets[server.name]
+                return measure(server, f"/media/{served}{suffix}",
+                               f'"{tags[suffix]}"' if revalidate else None, expect,
+                               **{**opts, **changes})
 
             size = int(files[image_id]["size"])
             sm_size = int(files[f"{image_id}/sm"]["size"])
@@ -393,15 +482,12 @@ def main(argv: list[str] | None = None) -> int:
             errors = 0
             for _, suffix, revalidate, expect, _ in CASES:  # warm-up, not counted
                 for server in servers:
-                    measure(server, f"/media/{image_id}{suffix}",
-                            f'"{etags[suffix]}"' if revalidate else None, expect,
-                            **{**opts, "duration": min(1.0, args.duration)})
+                    run(server, suffix, revalidate, expect, duration=min(1.0, args.duration))
             for round_ in range(args.rounds):
                 order = servers if round_ % 2 == 0 else servers[::-1]
                 for name, suffix, revalidate, expect, _ in CASES:
-                    for server in order:  # the pair back to back: drift hits both alike
-                        got = measure(server, f"/media/{image_id}{suffix}",
-                                      f'"{etags[suffix]}"' if revalidate else None, expect, **opts)
+                    for server in order:  # back to back: drift hits all alike
+                        got = run(server, suffix, revalidate, expect)
                         errors += got["errors"]
                         results.setdefault((name, server.name), []).append(got)
         finally:
@@ -417,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, _, _, _, target in CASES:
             ours = results[(name, "gallery")]
             base = results[(name, "baseline")]
-            ratios = [a["rps"] / b["rps"] for a, b in zip(ours, base, strict=True)]
+            ratios = [share(a, b) for a, b in zip(ours, base, strict=True)]
             ratio = statistics.median(ratios)
             verdict = "ok" if ratio >= target else "BELOW"
             cpu_ours = statistics.median(r["cpu_us"] for r in ours)
@@ -431,6 +517,32 @@ def main(argv: list[str] | None = None) -> int:
               "back; req/s: medians.\nCPU us/req: user+system time of the server's processes per "
               "request (median); its ratio is baseline/gallery, the throughput ratio to expect "
               "when the servers are CPU-bound, and steadier when other work shares the machine.")
+        if buckets:
+            print()
+            header = (f"{'case':<18} {'backend':<8} {'req/s':>8} {'file:// req/s':>14} "
+                      f"{'ratio':>7}  {'CPU us/req':>10} {'file://':>8} {'ratio':>6}  "
+                      "per-round req/s ratios")
+            print(header)
+            print("-" * len(header))
+            for name, _, _, _, _ in CASES:
+                local = results[(name, "gallery")]
+                for backend in buckets:
+                    ours = results[(name, backend)]
+                    ratios = [share(a, b) for a, b in zip(ours, local, strict=True)]
+                    cpu_ours = statistics.median(r["cpu_us"] for r in ours)
+                    cpu_local = statistics.median(r["cpu_us"] for r in local)
+                    cpu_ratio = (f"{cpu_local / cpu_ours:>5.2f}x" if cpu_ours and cpu_local
+                                 else f"{'-':>6}")
+                    print(f"{name:<18} {backend:<8} "
+                          f"{statistics.median(r['rps'] for r in ours):>8.0f} "
+                          f"{statistics.median(r['rps'] for r in local):>14.0f} "
+                          f"{statistics.median(ratios):>6.2f}x  {cpu_ours:>10.0f} "
+                          f"{cpu_local:>8.0f} {cpu_ratio}  "
+                          + " ".join(f"{r:.2f}" for r in ratios))
+            print(f"The gallery over a bucket on the network (GALLERY_CACHE_BYTES="
+                  f"{args.cache_bytes}), against the gallery on file:// in the same rounds "
+                  "(ratio: backend/file://; CPU ratio: file:///backend). Each request also "
+                  "checks the catalog's root in the bucket: the 304 row is that cost alone.")
         if errors:
             print(f"{errors} requests failed or answered an unexpected status")
         if args.profile:

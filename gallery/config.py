@@ -80,6 +80,15 @@ def _parse_bytes(raw: str) -> int:
     return value
 
 
+def _parse_bytes_or_zero(raw: str) -> int:
+    """A size as :func:`_parse_bytes` reads it, or zero (``0``, ``0MB``: off)."""
+    match = _SIZE.fullmatch(_plain(raw).lower().replace(" ", ""))
+    if match and match.group(3) in _UNITS and not match.group(1).strip("0") \
+            and not (match.group(2) or "").strip("0"):
+        return 0
+    return _parse_bytes(raw)
+
+
 def _whole(raw: str, minimum: int) -> int:
     text = _plain(raw)
     if not _WHOLE.fullmatch(text) or len(text) > 10 or not minimum <= int(text) <= MAX_WHOLE:
@@ -172,6 +181,8 @@ class Setting:
             return "`file://./data` (on Replit: `replit://`)"
         if self.name == "trusted_proxies":
             return "`0` (on Replit: `1`)"
+        if self.name == "cache_dir":
+            return "a folder per user and bucket in the system's temporary folder"
         if self.default == "":
             return "(none)"
         return f"`{self.default}`"
@@ -224,6 +235,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cleanup_grace", "3600",
             "`gallery cleanup` leaves alone anything younger than this many seconds, "
             "so uploads in progress are safe (0: no grace).", _parse_count),
+    Setting("cache_dir", "",
+            "Where originals and thumbnails from a bucket over the network (`replit://`, `gs://`, "
+            "`s3://`) are kept on local disk, shared by the workers of the machine "
+            "(README: Media cache)."),
+    Setting("cache_bytes", "512MB",
+            "Most bytes the media cache keeps; the least recently served go first "
+            "(`0`: no cache).", _parse_bytes_or_zero),
 )
 
 _BY_ENV = {s.env: s for s in SETTINGS}

@@ -7,6 +7,7 @@ neither builds storage clients or reads settings on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gallery.accounts import Accounts
@@ -15,6 +16,7 @@ from gallery.audit import AuditLog
 from gallery.images.service import Images
 from gallery.imaging import Limits
 from gallery.keys import Keys
+from gallery.media_cache import MediaCache, default_folder
 from gallery.operations import Operations
 from gallery.session_key import SharedSecretKey, cache_folder
 from gallery.storage import Storage, open_storage
@@ -38,6 +40,8 @@ class Runtime:
     operations: Operations
     #: The session key, fetched from the bucket on first use (not at start-up).
     session_key: SharedSecretKey
+    #: Originals and thumbnails kept on this machine's disk (backends over the network only).
+    media_cache: MediaCache | None = None
 
     @classmethod
     def build(cls, settings: dict[str, Any], storage: Storage | None = None) -> Runtime:
@@ -66,6 +70,12 @@ class Runtime:
         albums = Albums(storage, keys, images, public_gallery=settings["visibility"] == "public",
                         audit=audit)
         links = Links(storage, keys, albums, throttle=throttle, audit=audit)
+        media_cache = None
+        if storage.scheme not in ("memory", "file") and settings["cache_bytes"]:
+            folder = (Path(settings["cache_dir"]) if settings["cache_dir"]
+                      else default_folder(storage.describe(), settings["prefix"]))
+            media_cache = MediaCache(folder, settings["cache_bytes"], keys)
+            images.on_delete(media_cache.drop)
         return cls(
             settings=settings,
             storage=storage,
@@ -82,6 +92,7 @@ class Runtime:
             session_key=SharedSecretKey(
                 settings["secret_key"], storage, keys,
                 None if storage.scheme in ("memory", "file") else cache_folder()),
+            media_cache=media_cache,
         )
 
     @property

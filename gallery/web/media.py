@@ -4,8 +4,10 @@ Ids never change content, so responses are cacheable for a year and a
 revalidation (``If-None-Match``) is answered from the index alone, without
 touching the object. On the file backend the file is opened first and the open
 file is sent (the server's file wrapper reads it), so an image deleted at that
-moment is a ``404``, never a failure halfway; elsewhere the object is streamed.
-Both answer ranges.
+moment is a ``404``, never a failure halfway; elsewhere the object is streamed,
+and copied into the local media cache (:mod:`gallery.media_cache`) on the way,
+whose entries are then sent as the file backend sends its files. All answer
+ranges.
 """
 
 from __future__ import annotations
@@ -69,13 +71,34 @@ def _open(media: Media) -> tuple[BinaryIO, int, float | None]:
     service = runtime().images
     local_path = service.local_path(media)
     if local_path is None:
-        return service.open_media(media), media.size, None
+        return _remote(media), media.size, None
     try:
         stream = open(local_path, "rb")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise NotFound("That image is gone.") from None
     found = os.fstat(stream.fileno())
     return stream, found.st_size, found.st_mtime
+
+
+def _remote(media: Media) -> BinaryIO:
+    """The media from the local cache, else from the storage (filling the cache as it
+    streams, unless only a range was asked for).
+
+    Raises:
+        NotFound: the object is gone (deleted meanwhile).
+        StorageUnavailable: the storage did not answer.
+    """
+    rt = runtime()
+    cache = rt.media_cache
+    if cache is None:
+        return rt.images.open_media(media)
+    cached = cache.open(media)
+    if cached is not None:
+        return cached
+    stream = rt.images.open_media(media)
+    if "Range" in request.headers:
+        return stream  # seekable: only the range is fetched, and nothing is cached
+    return cache.filling(media, stream)
 
 
 @bp.get("/media/<image_id>")
