@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import operator
 import random
 import threading
 import time
@@ -213,6 +214,8 @@ class SearchRow(msgspec.Struct, frozen=True, gc=False):
     text: str = ""
     tag_keys: frozenset[str] = frozenset()
     taken_key: str = ""
+    #: ``taken_key|created_at|id``: the order by date taken as one string.
+    taken_order: str = ""
 
     @property
     def key(self) -> str:
@@ -224,6 +227,23 @@ class _ShardSearch(msgspec.Struct, gc=False):
 
 
 _SEARCH = msgspec.json.Decoder(_ShardSearch)
+_TAKEN_ORDER = operator.attrgetter("taken_order")
+
+
+class _Id(msgspec.Struct, frozen=True, gc=False):
+    id: str
+
+
+class _ShardIds(msgspec.Struct, gc=False):
+    images: list[_Id]
+
+
+class _ShardRaws(msgspec.Struct, gc=False):
+    images: list[msgspec.Raw]
+
+
+_IDS = msgspec.json.Decoder(_ShardIds)
+_RAWS = msgspec.json.Decoder(_ShardRaws)
 
 
 def _indexed(row: SearchRow) -> SearchRow:
@@ -237,6 +257,7 @@ def _indexed(row: SearchRow) -> SearchRow:
         if moment is not None:
             taken = format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     return msgspec.structs.replace(row, text=text, taken_key=taken,
+                                   taken_order=f"{taken}|{row.created_at}|{row.id}",
                                    tag_keys=frozenset(t.casefold() for t in row.tags))
 
 
@@ -368,8 +389,9 @@ class CatalogView:
             return []
         return self._catalog.rows(self.root)
 
-    def search_rows(self) -> list[SearchRow]:
-        """A search row for every image, oldest first, kept per shard version.
+    def search_rows(self, *, by_taken: bool = False) -> list[SearchRow]:
+        """A search row for every image, oldest first (``by_taken``: earliest taken
+        first), kept per shard version.
 
         Raises:
             DocumentDamaged: a shard cannot be read.
@@ -377,7 +399,7 @@ class CatalogView:
         """
         if self.root is None:
             return []
-        return self._catalog.search_rows(self.root)
+        return self._catalog.search_rows(self.root, by_taken=by_taken)
 
 
 class Catalog:
@@ -417,6 +439,7 @@ class Catalog:
         self._located: OrderedDict[str, str] = OrderedDict()
         self._rows: dict[str, tuple[str, list[AdminRow]]] = {}
         self._search: dict[str, tuple[str, list[SearchRow]]] = {}
+        self._by_taken: tuple[Root, int, list[SearchRow]] | None = None
 
     # -- the root ------------------------------------------------------------------
 
@@ -512,16 +535,17 @@ class Catalog:
             return {i: cached.by_id[i] for i in ids if i in cached.by_id}
         key = self.keys.shard(entry.name)
         _, raw = self._read_shard_bytes(entry)
-        value = self._parse(raw, key)
-        images = value.get("images") if isinstance(value, dict) else None
-        if not isinstance(images, list):
-            raise DocumentDamaged(f"The stored document {key!r} is damaged (no images); "
-                                  "run `gallery reindex`.")
+        try:  # the ids, and each record's bytes unparsed: only those asked for are parsed
+            names = _IDS.decode(raw).images
+            raws = _RAWS.decode(raw).images
+        except msgspec.DecodeError as err:
+            raise DocumentDamaged(f"The stored document {key!r} is damaged ({err}); "
+                                  "run `gallery reindex`.") from err
         wanted = set(ids)
         found: dict[str, ImageRecord] = {}
-        for item in images:
-            if isinstance(item, dict) and item.get("id") in wanted:
-                record = self._check(ImageRecord.from_json, item, key)
+        for name, item in zip(names, raws, strict=True):
+            if name.id in wanted:
+                record = self._check(ImageRecord.from_json, self._parse(bytes(item), key), key)
                 found[record.id] = record
         return found
 
@@ -561,9 +585,19 @@ class Catalog:
         """
         return self._kept_rows(root, self._rows, self._read_rows)
 
-    def search_rows(self, root: Root) -> list[SearchRow]:
-        """A search row for every image, kept per shard version as :meth:`rows` does."""
-        return self._kept_rows(root, self._search, self._read_search)
+    def search_rows(self, root: Root, *, by_taken: bool = False) -> list[SearchRow]:
+        """A search row for every image, kept per shard version as :meth:`rows` does:
+        oldest upload first, or (``by_taken``) earliest taken first, that order kept
+        for as long as the root is the same."""
+        rows = self._kept_rows(root, self._search, self._read_search)
+        if not by_taken:
+            return rows
+        cached = self._by_taken
+        if cached is not None and cached[0] is root and cached[1] == len(rows):
+            return cached[2]
+        ordered = sorted(rows, key=_TAKEN_ORDER)
+        self._by_taken = (root, len(rows), ordered)
+        return ordered
 
     @staticmethod
     def _kept_rows(root: Root, kept: dict[str, tuple[str, list[Any]]],

@@ -112,16 +112,14 @@ def matching(view: CatalogView, search: Search) -> list[SearchRow]:
     Raises:
         DocumentDamaged, StorageUnavailable.
     """
-    rows = view.search_rows()
+    rows = view.search_rows(by_taken=search.sort == "taken")
     words = search.words
     wanted = tag_key(search.tag) if search.tag else None
-    if words or wanted is not None:
-        rows = [r for r in rows
-                if (wanted is None or wanted in r.tag_keys)
-                and all(w in r.text for w in words)]
-    if search.sort == "taken":
-        return sorted(rows, key=lambda r: (r.taken_key, r.key), reverse=True)
-    return rows[::-1]  # shards and their rows are oldest first
+    if wanted is not None:
+        rows = [r for r in rows if wanted in r.tag_keys]
+    for word in words:  # one pass per word, each over what the last one kept
+        rows = [r for r in rows if word in r.text]
+    return rows[::-1]  # both orders are kept oldest first
 
 
 def _records(view: CatalogView, rows: list[SearchRow]) -> list[ImageRecord]:
@@ -171,7 +169,11 @@ def search_after(d: Domain, search: Search, *, limit: int, cursor: str | None = 
     view = d.catalog.view()
     rows = matching(view, search)
     if after is not None:
-        rows = [r for r in rows if _position(r, search.sort) < after]
+        if search.sort == "taken":
+            mark = f"{after[0]}|{after[1]}"
+            rows = [r for r in rows if r.taken_order < mark]
+        else:
+            rows = [r for r in rows if f"{r.created_at}|{r.id}" < after[1]]
     chosen = rows[:limit]
     more = len(rows) > limit
     return _records(view, chosen), encode_search_cursor(search, chosen[-1]) if more else None
