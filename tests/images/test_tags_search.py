@@ -247,3 +247,16 @@ def test_numbered_pages_of_a_search(gallery: tuple[Images, dict[str, str]]) -> N
 def test_bad_searches_are_refused(args: dict[str, str], message: str) -> None:
     with pytest.raises(BadRequest, match=message):
         parse_search(args)
+
+
+def test_an_imported_image_keeps_its_tags_and_bad_ones_are_refused(storage: Storage) -> None:
+    source = make_images(storage, prefix="a/")
+    image_id = upload(source, 1, "Pier")
+    exported = source.update(image_id, {"tags": ["Sea", "pier"]}, actor=ALICE)
+    data = make_image("jpeg", seed=1)
+    target = make_images(storage, prefix="b/")
+    imported = target.import_record(data, exported).image
+    assert imported["tags"] == ["Sea", "pier"] and imported["id"] == image_id
+    assert target.search(Search(tag="sea"), limit=10)[0][0]["id"] == image_id
+    with pytest.raises(BadRequest, match="at most 50"):
+        make_images(storage, prefix="c/").import_record(data, {**exported, "tags": ["x" * 99]})
