@@ -8,7 +8,9 @@ and hash buckets written directly), then measured through the image domain:
   how many went to the catalog (``index.json``, shards, hash buckets);
 * one batch of 50 uploads;
 * the first grid page of 48 in a fresh process (cold) and again (warm);
-* an import of IMPORT_FILES images into the gallery against into an empty one.
+* an import of IMPORT_FILES images into the gallery against into an empty one;
+* searches (words, a tag, the order by date taken) in a fresh process (cold:
+  the first builds the search rows) and again (warm: the median of several).
 
 Every figure is printed with its ratio against the 1k (or empty) baseline of
 the same run. Then a worker process serving the 100k gallery over HTTP (the
@@ -41,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from gallery.catalog.model import bucket_of
 from gallery.clock import format_timestamp
 from gallery.images.record import ImageRecord, Variant
+from gallery.images.search import Search
 from gallery.images.service import Images
 from gallery.imaging import Limits
 from gallery.keys import Keys
@@ -49,6 +52,11 @@ from tests.support.counting import CountingStorage
 
 KEYS = Keys("")
 UPLOADS = 7
+TAGS = ["family", "holiday", "beach", "mountains", "cat", "dog", "party", "work", "garden",
+        "winter", "summer", "paris", "london", "birthday", "food"]
+#: The searches timed: (q, tag, sort).
+SEARCHES = [("beach", "", "uploaded"), ("img canon", "", "taken"), ("", "paris", "uploaded"),
+            ("", "", "taken"), ("snow z6", "winter", "taken")]
 BATCH = 50
 
 
@@ -65,6 +73,11 @@ def realistic_record(rng: random.Random, moment: datetime) -> ImageRecord:
         sha256=digest(), created_at=format_timestamp(moment), uploaded_by=rng.choice(
             ["ada", "grace", "linus"]), title=f"{stem} {rng.choice(['beach', 'city', 'snow'])}",
         placeholder=f"#{rng.randrange(1 << 24):06x}",
+        tags=tuple(rng.sample(TAGS, rng.randrange(0, 4))),
+        taken_at=(f"{rng.randrange(2005, 2026)}-{rng.randrange(1, 13):02d}-"
+                  f"{rng.randrange(1, 29):02d}T12:00:00" if rng.random() < 0.7 else None),
+        camera={"make": rng.choice(["Canon", "Nikon", "Apple"]),
+                "model": rng.choice(["EOS R5", "Z6", "iPhone 15"])} if rng.random() < 0.7 else {},
         variants=tuple(Variant(name, side, side * 3 // 4, rng.randrange(20_000, 200_000), digest())
                        for name, side in (("lg", 1600), ("md", 800), ("sm", 400))),
     )
@@ -158,6 +171,7 @@ def run_backend(name: str, open_bucket: Callable[[], Storage], sizes: list[int],
             started = time.perf_counter()
             fresh.page(1, 48)
             row["warm"] = Figures(time.perf_counter() - started, cold)
+            row["search_cold"], row["search_warm"] = time_searches(storage)
         if size in (0, sizes[-1]):
             files = [png(next(serial)) for _ in range(import_files)]
             counting.reset()
@@ -169,6 +183,23 @@ def run_backend(name: str, open_bucket: Callable[[], Storage], sizes: list[int],
         rows.append(row)
         storage.close()
     return rows
+
+
+def time_searches(storage: Storage) -> tuple[float, float]:
+    """Milliseconds of the first search in a fresh process, and the median warm search
+    (each: a page of 48 through the API's use case, records of the page included)."""
+    fresh = Images(storage, KEYS, limits=Limits())
+    queries = [Search(q, tag, sort) for q, tag, sort in SEARCHES]
+    started = time.perf_counter()
+    fresh.search(queries[0], limit=48)
+    cold = (time.perf_counter() - started) * 1000
+    warm = []
+    for _ in range(3):
+        for query in queries:
+            started = time.perf_counter()
+            fresh.search(query, limit=48)
+            warm.append((time.perf_counter() - started) * 1000)
+    return cold, sorted(warm)[len(warm) // 2]
 
 
 def print_table(rows: list[dict[str, Any]], sizes: list[int]) -> None:
@@ -194,6 +225,12 @@ def print_table(rows: list[dict[str, Any]], sizes: list[int]) -> None:
                   f"{ratio(b.ms, base['batch'].ms):>6} {b.requests:5.0f} {b.kb:7.0f} "
                   f"{b.catalog_writes:5.0f} | {c.ms:7.1f} {c.requests:4.0f} | {w.ms:7.2f} "
                   f"{w.requests:4.0f}")
+    print("\nSearch (words, a tag, sort by date taken; a page of 48): the first in a fresh "
+          "process, and the median of warm ones:")
+    for r in rows:
+        if r["size"]:
+            print(f"{r['backend']:8} {r['size']:>7} | cold {r['search_cold']:8.1f} ms | "
+                  f"warm {r['search_warm']:7.1f} ms")
     print("\nImport (batches of 50) into the largest gallery against into an empty one:")
     for backend in dict.fromkeys(r["backend"] for r in rows):
         empty = next(r for r in rows if r["backend"] == backend and r["size"] == 0)["import"]

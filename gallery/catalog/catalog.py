@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import operator
 import random
 import threading
 import time
@@ -24,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import msgspec
@@ -38,9 +40,10 @@ from gallery.catalog.model import (
     over_full,
     plan_split,
 )
+from gallery.clock import format_timestamp
 from gallery.documents import JSON_TYPE, DocumentDamaged
 from gallery.errors import Conflict, ObjectNotFound, PreconditionFailed
-from gallery.images.record import ImageRecord
+from gallery.images.record import ImageRecord, parse_taken_at
 from gallery.keys import Keys, is_image_id
 from gallery.storage.base import Storage
 
@@ -186,6 +189,78 @@ class _ShardRows(msgspec.Struct, gc=False):
 _ROWS = msgspec.json.Decoder(_ShardRows)
 
 
+class _CameraNames(msgspec.Struct, frozen=True, gc=False):
+    make: str = ""
+    model: str = ""
+    lens: str = ""
+
+
+class SearchRow(msgspec.Struct, frozen=True, gc=False):
+    """What search and the sort by date taken read of one image (kept for every image).
+
+    Decoded straight from a shard's bytes like :class:`AdminRow`. ``text`` is
+    every searched word of the image, case-folded, and ``tag_keys`` its tags
+    case-folded: both are filled in once, when the shard is read.
+    """
+
+    id: str
+    created_at: str
+    filename: str
+    title: str
+    description: str = ""
+    tags: list[str] = []
+    taken_at: str | None = None
+    camera: _CameraNames = _CameraNames()
+    text: str = ""
+    tag_keys: frozenset[str] = frozenset()
+    taken_key: str = ""
+    #: ``taken_key|created_at|id``: the order by date taken as one string.
+    taken_order: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.created_at}|{self.id}"
+
+
+class _ShardSearch(msgspec.Struct, gc=False):
+    images: list[SearchRow]
+
+
+_SEARCH = msgspec.json.Decoder(_ShardSearch)
+_TAKEN_ORDER = operator.attrgetter("taken_order")
+
+
+class _Id(msgspec.Struct, frozen=True, gc=False):
+    id: str
+
+
+class _ShardIds(msgspec.Struct, gc=False):
+    images: list[_Id]
+
+
+class _ShardRaws(msgspec.Struct, gc=False):
+    images: list[msgspec.Raw]
+
+
+_IDS = msgspec.json.Decoder(_ShardIds)
+_RAWS = msgspec.json.Decoder(_ShardRaws)
+
+
+def _indexed(row: SearchRow) -> SearchRow:
+    """``row`` with what queries compare filled in: its words, tags and date taken."""
+    camera = row.camera
+    text = "\n".join((row.title, row.description, row.filename, *row.tags,
+                      camera.make, camera.model, camera.lens)).casefold()
+    taken = row.created_at
+    if row.taken_at:
+        moment = parse_taken_at(row.taken_at)
+        if moment is not None:
+            taken = format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return msgspec.structs.replace(row, text=text, taken_key=taken,
+                                   taken_order=f"{taken}|{row.created_at}|{row.id}",
+                                   tag_keys=frozenset(t.casefold() for t in row.tags))
+
+
 class CatalogView:
     """The catalog as one request sees it: one root, shards loaded as needed."""
 
@@ -236,6 +311,27 @@ class CatalogView:
                 record = by_id.get(image_id)
                 if record is not None:
                     found[image_id] = record
+        return found
+
+    def pick(self, keys: Iterable[str]) -> dict[str, ImageRecord]:
+        """The records at these catalog keys, by id, as :meth:`find` gives them, but a
+        shard not cached is read without being parsed whole or kept: only the records
+        asked for are checked (a search's page spans many shards, a few records each).
+
+        Raises:
+            DocumentDamaged: a shard cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        found: dict[str, ImageRecord] = {}
+        if self.root is None:
+            return found
+        by_shard: dict[int, list[str]] = {}
+        los = [e.lo or "" for e in self.root.shards]
+        for key in keys:
+            position = max(0, bisect.bisect_right(los, key) - 1)
+            by_shard.setdefault(position, []).append(key.rpartition("|")[2])
+        for position, ids in by_shard.items():
+            found.update(self._catalog.pick(self.root.shards[position], ids))
         return found
 
     def newest(self, offset: int, limit: int) -> list[ImageRecord]:
@@ -293,6 +389,18 @@ class CatalogView:
             return []
         return self._catalog.rows(self.root)
 
+    def search_rows(self, *, by_taken: bool = False) -> list[SearchRow]:
+        """A search row for every image, oldest first (``by_taken``: earliest taken
+        first), kept per shard version.
+
+        Raises:
+            DocumentDamaged: a shard cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        if self.root is None:
+            return []
+        return self._catalog.search_rows(self.root, by_taken=by_taken)
+
 
 class Catalog:
     """The catalog over one bucket.
@@ -330,6 +438,8 @@ class Catalog:
         self._shards: OrderedDict[str, _Cached] = OrderedDict()
         self._located: OrderedDict[str, str] = OrderedDict()
         self._rows: dict[str, tuple[str, list[AdminRow]]] = {}
+        self._search: dict[str, tuple[str, list[SearchRow]]] = {}
+        self._by_taken: tuple[Root, int, list[SearchRow]] | None = None
 
     # -- the root ------------------------------------------------------------------
 
@@ -412,6 +522,33 @@ class Catalog:
             self._keep(entry.name, loaded)
         return loaded
 
+    def pick(self, entry: ShardEntry, ids: Sequence[str]) -> dict[str, ImageRecord]:
+        """The records of ``ids`` in one shard, by id (see :meth:`CatalogView.pick`).
+
+        Raises:
+            DocumentDamaged: the shard cannot be read, or is missing.
+            StorageUnavailable: the storage did not answer.
+        """
+        cached = self._shards.get(entry.name)
+        if (cached is not None and entry.version == cached.version
+                and time.monotonic() - cached.checked_at < RECHECK_SECONDS):
+            return {i: cached.by_id[i] for i in ids if i in cached.by_id}
+        key = self.keys.shard(entry.name)
+        _, raw = self._read_shard_bytes(entry)
+        try:  # the ids, and each record's bytes unparsed: only those asked for are parsed
+            names = _IDS.decode(raw).images
+            raws = _RAWS.decode(raw).images
+        except msgspec.DecodeError as err:
+            raise DocumentDamaged(f"The stored document {key!r} is damaged ({err}); "
+                                  "run `gallery reindex`.") from err
+        wanted = set(ids)
+        found: dict[str, ImageRecord] = {}
+        for name, item in zip(names, raws, strict=True):
+            if name.id in wanted:
+                record = self._check(ImageRecord.from_json, self._parse(bytes(item), key), key)
+                found[record.id] = record
+        return found
+
     def _keep(self, name: str, loaded: _Cached) -> None:
         with self._lock:
             self._shards[name] = loaded
@@ -446,19 +583,56 @@ class Catalog:
         Shards not kept yet are read a few at a time and only the rows' fields
         are taken from them (the records were validated when they were written).
         """
+        return self._kept_rows(root, self._rows, self._read_rows)
+
+    def search_rows(self, root: Root, *, by_taken: bool = False) -> list[SearchRow]:
+        """A search row for every image, kept per shard version as :meth:`rows` does:
+        oldest upload first, or (``by_taken``) earliest taken first, that order kept
+        for as long as the root is the same."""
+        rows = self._kept_rows(root, self._search, self._read_search)
+        if not by_taken:
+            return rows
+        cached = self._by_taken
+        if cached is not None and cached[0] is root and cached[1] == len(rows):
+            return cached[2]
+        ordered = sorted(rows, key=_TAKEN_ORDER)
+        self._by_taken = (root, len(rows), ordered)
+        return ordered
+
+    @staticmethod
+    def _kept_rows(root: Root, kept: dict[str, tuple[str, list[Any]]],
+                   read: Callable[[ShardEntry], tuple[str, list[Any]]]) -> list[Any]:
         stale = [e for e in root.shards if e.version is None
-                 or self._rows.get(e.name, ("",))[0] != e.version]
+                 or kept.get(e.name, ("",))[0] != e.version]
         if stale:
             with ThreadPoolExecutor(max_workers=min(8, len(stale))) as pool:
-                for entry, made in zip(stale, pool.map(self._read_rows, stale), strict=True):
-                    self._rows[entry.name] = made
+                for entry, made in zip(stale, pool.map(read, stale), strict=True):
+                    kept[entry.name] = made
         names = {e.name for e in root.shards}
-        for gone in set(self._rows) - names:
-            self._rows.pop(gone, None)
-        out: list[AdminRow] = []
+        for gone in set(kept) - names:
+            kept.pop(gone, None)
+        out: list[Any] = []
         for entry in root.shards:
-            out.extend(self._rows[entry.name][1])
+            out.extend(kept[entry.name][1])
         return out
+
+    def _read_search(self, entry: ShardEntry) -> tuple[str, list[SearchRow]]:
+        version, raw = self._read_shard_bytes(entry)
+        try:
+            rows = _SEARCH.decode(raw).images
+        except msgspec.DecodeError as err:
+            raise DocumentDamaged(f"The stored document {self.keys.shard(entry.name)!r} is "
+                                  f"damaged ({err}); run `gallery reindex`.") from err
+        return version, [_indexed(row) for row in rows]
+
+    def _read_shard_bytes(self, entry: ShardEntry) -> tuple[str, bytes]:
+        key = self.keys.shard(entry.name)
+        try:
+            raw, info = self.storage.read(key)
+        except ObjectNotFound:
+            raise DocumentDamaged(f"The catalog shard {key!r} is missing; run `gallery reindex`."
+                                  ) from None
+        return info.version, raw
 
     def _read_rows(self, entry: ShardEntry) -> tuple[str, list[AdminRow]]:
         key = self.keys.shard(entry.name)

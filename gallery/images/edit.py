@@ -1,4 +1,4 @@
-"""Editing an image's title and description.
+"""Editing an image's title, description and tags.
 
 The catalog is written first, by compare-and-swap: once it holds the edit,
 the edit is what the site shows, and the answer says so. ``meta.json`` is
@@ -18,26 +18,27 @@ from typing import Any
 from gallery.catalog import Change
 from gallery.errors import BadRequest, GalleryError, NotFound
 from gallery.images.domain import Domain, authorize
-from gallery.images.record import ImageRecord, check_texts
+from gallery.images.record import ImageRecord, check_changes
 from gallery.images.results import Actor
 
 log = logging.getLogger(__name__)
 
 
 def update(d: Domain, image_id: str, changes: Mapping[str, Any], *, actor: Actor) -> ImageRecord:
-    """Change an image's title and/or description.
+    """Change an image's title, description and/or tags (``tags`` replaces the list).
 
     Raises:
         NotFound: unknown or malformed id (or deleted meanwhile).
         Forbidden: the actor is neither the uploader nor an admin.
-        BadRequest: an unknown field, a value that is not a string, or too long.
+        BadRequest: an unknown field, a value that is not a string, too long, or
+            tags that break the rules of :func:`~gallery.images.record.clean_tags`.
         DocumentDamaged: the catalog cannot be read.
         StorageUnavailable: the storage did not answer (the edit may have landed).
     """
     record = d.get(image_id)
     authorize(record, actor)
     try:
-        texts = check_texts(changes)
+        texts = check_changes(changes)
     except ValueError as err:
         raise BadRequest(str(err)) from None
     if not texts:

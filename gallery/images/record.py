@@ -12,9 +12,15 @@ show, every optional field filled in::
     taken_at ("2026-07-14T18:03:12+02:00", or without an offset when the camera
     wrote none; only when known), camera {make, model, lens, focal_length,
     f_number, exposure_time, iso: those known; only when something is},
-    variants {name: {"w", "h", "size", "sha256"}}, rev (edit count, only after an edit)
+    tags (only when there are some), variants {name: {"w", "h", "size", "sha256"}},
+    rev (edit count, only after an edit)
 
-``public()`` shows ``taken_at`` as null and ``camera`` as ``{}`` when unknown.
+``public()`` shows ``taken_at`` as null, ``camera`` as ``{}`` and ``tags`` as ``[]``
+when unknown.
+
+Tags are kept as typed (stripped, runs of whitespace made one space) and
+matched without regard to case: ``Paris`` and ``paris`` are the same tag, and
+an image holds it once, spelled as it was first given (see :func:`clean_tags`).
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ from gallery.keys import is_image_id
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 TEXT_LIMITS: Mapping[str, int] = {"title": MAX_TITLE, "description": MAX_DESCRIPTION}
-#: The fields people edit.
+#: The fields people edit as text (tags are edited too, see :func:`check_changes`).
 EDITABLE = tuple(TEXT_LIMITS)
+#: The longest tag, and the most tags one image may have.
+MAX_TAG = 50
+MAX_TAGS = 30
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
@@ -44,6 +53,7 @@ _TAKEN_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
                        r"(?:[+-][0-9]{2}:[0-9]{2})?")
 _EXPOSURE = re.compile(r"1/[0-9]{1,9}|[0-9]{1,6}(?:\.[0-9]{1,3})?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"\s+")
 
 #: The camera details a record may hold: name -> the check of its value.
 CAMERA_TEXT = ("make", "model", "lens")
@@ -87,6 +97,64 @@ def clean_camera(value: Any) -> Mapping[str, Any]:
     kept = {name: value[name] for name in CAMERA_FIELDS
             if name in value and _camera_value(name, value[name]) is not None}
     return MappingProxyType(kept) if kept else NO_CAMERA
+
+
+def tag_key(tag: str) -> str:
+    """What a tag is matched by: case-folded (``Paris``, ``PARIS`` and ``paris`` are one tag)."""
+    return tag.casefold()
+
+
+def clean_tag(value: Any) -> str:
+    """One tag as it is kept: stripped, each run of whitespace made one space.
+
+    Raises:
+        ValueError: with a message for people: not a string, empty, too long,
+            or holding control characters.
+    """
+    if not isinstance(value, str):
+        raise ValueError("Each tag must be a string.")
+    if _CONTROL.search(value):
+        raise ValueError("A tag may not hold control characters.")
+    tag = _SPACES.sub(" ", value).strip()
+    if not tag:
+        raise ValueError("A tag may not be empty.")
+    if len(tag) > MAX_TAG:
+        raise ValueError(f"A tag may be at most {MAX_TAG} characters long "
+                         f"({tag[:20]!r}... has {len(tag)}).")
+    return tag
+
+
+def clean_tags(value: Any) -> tuple[str, ...]:
+    """The tags of a list as they are kept (see :func:`clean_tag`), a tag given twice in
+    any case kept once as it was first spelled; empty strings are left out.
+
+    Raises:
+        ValueError: with a message for people: not a list of strings, a bad
+            tag, or more than :data:`MAX_TAGS` tags.
+    """
+    if not isinstance(value, list | tuple):
+        raise ValueError("Send tags as a list of strings, e.g. [\"beach\", \"2026\"].")
+    if len(value) > MAX_TAGS * 4:
+        raise ValueError(f"An image may have at most {MAX_TAGS} tags.")
+    kept: dict[str, str] = {}
+    for item in value:
+        if isinstance(item, str) and not item.strip():
+            continue
+        tag = clean_tag(item)
+        kept.setdefault(tag_key(tag), tag)
+    if len(kept) > MAX_TAGS:
+        raise ValueError(f"An image may have at most {MAX_TAGS} tags; {len(kept)} were sent.")
+    return tuple(kept.values())
+
+
+def _stored_tags(value: Any) -> tuple[str, ...]:
+    """The tags of a stored record (an absent or unreadable list: none)."""
+    if value is None:
+        return ()
+    try:
+        return clean_tags(value)
+    except ValueError:
+        raise ValueError("bad tags") from None
 
 
 def is_sha256(value: object) -> bool:
@@ -164,6 +232,8 @@ class ImageRecord:
     taken_at: str | None = None
     #: Read-only; any mapping given is checked and kept as a read-only copy.
     camera: Mapping[str, Any] = field(default_factory=lambda: NO_CAMERA, hash=False)
+    #: As typed, at most :data:`MAX_TAGS`, no two the same in any case (see :func:`clean_tags`).
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.camera, MappingProxyType):
@@ -220,6 +290,7 @@ class ImageRecord:
             rev=_count(value.get("rev", 0), "rev"),
             taken_at=value.get("taken_at") if parse_taken_at(value.get("taken_at")) else None,
             camera=clean_camera(value.get("camera")),
+            tags=_stored_tags(value.get("tags")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -247,6 +318,8 @@ class ImageRecord:
             out["taken_at"] = self.taken_at
         if self.camera:
             out["camera"] = dict(self.camera)
+        if self.tags:
+            out["tags"] = list(self.tags)
         out["variants"] = {v.name: v.to_json() for v in self.variants}
         if self.rev:
             out["rev"] = self.rev
@@ -261,6 +334,7 @@ class ImageRecord:
         out.setdefault("placeholder", None)
         out.setdefault("taken_at", None)
         out.setdefault("camera", {})
+        out.setdefault("tags", [])
         return out
 
     # -- facts ----------------------------------------------------------------------
@@ -282,6 +356,11 @@ class ImageRecord:
         if moment is None:
             return self.created_at
         return format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+    def has_tag(self, tag: str) -> bool:
+        """Whether the image has ``tag``, in any case."""
+        wanted = tag_key(tag)
+        return any(tag_key(t) == wanted for t in self.tags)
 
     @property
     def hashes(self) -> frozenset[str]:
@@ -311,7 +390,23 @@ class ImageRecord:
                                                    key=lambda v: v.name)))
 
 
-def check_texts(changes: Any) -> dict[str, str]:
+def check_changes(changes: Any) -> dict[str, Any]:
+    """The fields of an edit, checked: title and description as :func:`check_texts` does,
+    ``tags`` as :func:`clean_tags` does (a tuple).
+
+    Raises:
+        ValueError: with a message for people (see :func:`check_texts`, :func:`clean_tags`).
+    """
+    if not isinstance(changes, Mapping):
+        raise ValueError("Send the fields to change as an object.")
+    texts: dict[str, Any] = check_texts({k: v for k, v in changes.items() if k != "tags"},
+                                        allowed="title, description and tags")
+    if "tags" in changes:
+        texts["tags"] = clean_tags(changes["tags"])
+    return texts
+
+
+def check_texts(changes: Any, allowed: str = "title and description") -> dict[str, str]:
     """The editable fields of ``changes``, stripped and checked against the limits.
 
     Raises:
@@ -323,7 +418,7 @@ def check_texts(changes: Any) -> dict[str, str]:
     texts: dict[str, str] = {}
     for name, value in changes.items():
         if name not in TEXT_LIMITS:
-            raise ValueError(f"The field {name!r} cannot be changed; only title and description.")
+            raise ValueError(f"The field {name!r} cannot be changed; only {allowed}.")
         if not isinstance(value, str):
             raise ValueError(f"The field {name!r} must be a string.")
         value = value.strip()

@@ -18,7 +18,7 @@ from gallery.catalog.upgrade import upgrader
 from gallery.clock import RisingClock
 from gallery.images import backfill as backfilling
 from gallery.images import delete as deleting
-from gallery.images import edit, read, repair
+from gallery.images import edit, read, repair, search
 from gallery.images import upload as uploading
 from gallery.images.domain import Domain
 from gallery.images.record import ImageRecord
@@ -86,6 +86,29 @@ class Images:
     def page(self, number: int, per_page: int) -> Page:
         """See :func:`gallery.images.read.page`."""
         return read.page_of(self.d, number, per_page)
+
+    def search(self, query: search.Search, *, limit: int, cursor: str | None = None
+               ) -> tuple[list[dict[str, Any]], str | None]:
+        """Images a search finds, by cursor: the catalog's listing when it narrows nothing.
+
+        See :func:`gallery.images.search.search_after` and :meth:`list_images`.
+        """
+        if query.plain:
+            return self.list_images(limit=limit, cursor=cursor)
+        limit = max(1, min(read.MAX_LIMIT, int(limit)))
+        records, next_cursor = search.search_after(self.d, query, limit=limit, cursor=cursor)
+        return [r.public() for r in records], next_cursor
+
+    def search_page(self, query: search.Search, number: int, per_page: int) -> Page:
+        """One numbered page of a search (see :func:`gallery.images.search.search_page`)."""
+        if query.plain:
+            return self.page(number, per_page)
+        records, pages, total = search.search_page(self.d, query, number, per_page)
+        return Page([r.public() for r in records], number, pages, total)
+
+    def tags(self, limit: int = 500) -> list[str]:
+        """See :func:`gallery.images.search.tags_in_use`."""
+        return search.tags_in_use(self.d, limit)
 
     def media(self, image_id: str, variant: str | None = None) -> Media:
         return read.media(self.d, image_id, variant)

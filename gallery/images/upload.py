@@ -40,6 +40,7 @@ from gallery.images.record import (
     MAX_TITLE,
     ImageRecord,
     Variant,
+    check_changes,
     check_texts,
 )
 from gallery.images.results import UploadResult
@@ -70,7 +71,7 @@ def _sha256(data: bytes) -> str:
 
 
 def new_record(d: Domain, image_id: str, processed: ProcessedImage, filename: str,
-               uploaded_by: str, texts: Mapping[str, str]) -> ImageRecord:
+               uploaded_by: str, texts: Mapping[str, Any]) -> ImageRecord:
     """The record of a freshly processed image (uploaded now, unless the caller changes it)."""
     name = sanitize_filename(filename)
     extension = processed.extension.lstrip(".").lower()
@@ -92,6 +93,7 @@ def new_record(d: Domain, image_id: str, processed: ProcessedImage, filename: st
         uploaded_by=uploaded_by,
         title=texts.get("title", stem[:MAX_TITLE]),
         description=texts.get("description", ""),
+        tags=texts.get("tags", ()),
         frames=processed.frames,
         animated=processed.animated,
         placeholder=processed.placeholder,
@@ -160,8 +162,8 @@ class UploadBatch:
         The bytes go through the same validation and pipeline as an upload; the
         facts about them (type, size, dimensions, hashes, thumbnails) come from
         the pipeline, never from ``record``. Only ``id``, ``filename``,
-        ``title``, ``description``, ``uploaded_by`` and ``created_at`` are taken
-        from it. An id that is in the gallery with the same bytes is a
+        ``title``, ``description``, ``tags``, ``uploaded_by`` and ``created_at``
+        are taken from it. An id that is in the gallery with the same bytes is a
         duplicate; with other bytes, a :class:`Conflict`.
         """
         try:
@@ -383,8 +385,8 @@ def import_one(d: Domain, data: bytes, record: Mapping[str, Any]) -> UploadResul
     return verdict
 
 
-def check_import(record: Mapping[str, Any]) -> tuple[str, str, str, dict[str, str]]:
-    """The id, upload time, uploader and texts an exported record brings.
+def check_import(record: Mapping[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """The id, upload time, uploader, texts and tags an exported record brings.
 
     Raises:
         BadRequest: one of them is missing or not valid.
@@ -399,7 +401,8 @@ def check_import(record: Mapping[str, Any]) -> tuple[str, str, str, dict[str, st
             or len(uploaded_by) > MAX_UPLOADER):
         raise BadRequest("The record names no valid uploader.")
     try:
-        texts = check_texts({name: record.get(name) or "" for name in EDITABLE})
+        texts = check_changes({**{name: record.get(name) or "" for name in EDITABLE},
+                               "tags": record.get("tags") or []})
     except ValueError as err:
         raise BadRequest(str(err)) from None
     return image_id, created_at, uploaded_by.strip(), texts

@@ -10,6 +10,7 @@ from gallery.albums.links import link_json
 from gallery.albums.model import Album, ShareLink, Usage, clean_ids
 from gallery.errors import BadRequest, NotFound
 from gallery.images.results import Actor
+from gallery.images.search import parse_search
 from gallery.web.context import actor, require_actor, require_admin, runtime
 from gallery.web.params import MAX_JSON_BYTES, json_body, whole_number
 from gallery.web.upload import accept
@@ -36,8 +37,17 @@ def create_image() -> tuple[Response, int]:
 @bp.get("/images")
 def list_images() -> Response:
     rt = runtime()
+    """Images newest first, or what ``q`` and ``tag`` find, by upload or taken time (``sort``).
+
+    Raises:
+        BadRequest: a bad ``limit``, ``q``, ``tag``, ``sort``, or a ``cursor`` that is
+            malformed or came from another query.
+    """
+    rt = runtime()
     limit = whole_number(request.args, "limit", min(rt.settings["page_size"], 100), 1, 100)
-    images, cursor = rt.images.list_images(limit=limit, cursor=request.args.get("cursor") or None)
+    query = parse_search(request.args)
+    images, cursor = rt.images.search(query, limit=limit,
+                                      cursor=request.args.get("cursor") or None)
     return jsonify(images=[image_json(i) for i in images], next_cursor=cursor)
 
 

@@ -20,6 +20,7 @@ from wtforms.validators import Length
 
 from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, StorageError
+from gallery.images.search import SORT_LABELS, Search, parse_search
 from gallery.units import human_size
 from gallery.web import views
 from gallery.web.context import can_edit, require_actor, runtime
@@ -64,6 +65,13 @@ class EditForm(FlaskForm):
     description = TextAreaField("Description", validators=[Length(max=5000)])
 
 
+class TagForm(FlaskForm):
+    """Add or remove one tag of an image (``action`` is ``add`` or ``remove``)."""
+
+    tag = StringField("Tag", validators=[Length(max=200)])
+    action = StringField("Action")
+
+
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token: for POST buttons."""
 
@@ -74,19 +82,68 @@ def _page_number() -> int:
 
 @bp.get("/")
 def index():
+    """The gallery, or what a search (``q``, ``tag``, ``sort``) finds, a page at a time."""
+    return _grid(parse_search(request.args))
+
+
+@bp.get("/tags/<path:tag>")
+def tag(tag: str):
+    """The images with one tag (``q`` and ``sort`` narrow and order them as on the grid)."""
+    return _grid(parse_search({**request.args.to_dict(), "tag": tag}))
+
+
+def _grid(search: Search) -> str:
     rt = runtime()
     per_page = rt.settings["page_size"]
-    page = rt.images.page(_page_number(), per_page)
-    return render_template("index.html", page=page, offset=(page.number - 1) * per_page)
+    page = rt.images.search_page(search, _page_number(), per_page)
+    return render_template("index.html", page=page, offset=(page.number - 1) * per_page,
+                           search=search, search_args=search.to_args(), sorts=SORT_LABELS,
+                           # the plain grid reads only the shards it shows: no suggestions there
+                           known_tags=[] if search.plain else rt.images.tags())
 
 
 @bp.get("/images/<image_id>")
 def image(image_id: str):
-    record = runtime().images.get(image_id)
+    rt = runtime()
+    record = rt.images.get(image_id)
     form = EditForm(data={"title": record.get("title", ""), "description": record.get("description", "")})
+    editable = can_edit(record)
     return render_template(
-        "image.html", image=record, form=form, confirm=ConfirmForm(), editable=can_edit(record)
+        "image.html", image=record, form=form, confirm=ConfirmForm(), editable=editable,
+        known_tags=rt.images.tags() if editable else [],
+        show_details=editable or rt.settings["show_details"],
     )
+
+
+@bp.post("/images/<image_id>/tags")
+def tags(image_id: str):
+    """Add one tag to an image, or remove one (the owner or an admin).
+
+    Raises:
+        NotSignedIn, Forbidden, NotFound: as editing does.
+        BadRequest: the form is not valid, or the tag breaks the rules of tags.
+    """
+    who = require_actor()
+    form = TagForm()
+    if not form.validate():
+        messages = [m for errors in form.errors.values() for m in errors]
+        raise BadRequest(" ".join(messages) or "The form is not valid.")
+    rt = runtime()
+    current = list(rt.images.get(image_id).get("tags", []))
+    wanted = (form.tag.data or "").strip()
+    if not wanted:
+        raise BadRequest("Type the tag to add.")
+    if form.action.data == "remove":
+        key = wanted.casefold()
+        rt.images.update(image_id, {"tags": [t for t in current if t.casefold() != key]},
+                         actor=who)
+        flash(f"Removed the tag “{wanted}”.", "info")
+    elif form.action.data == "add":
+        rt.images.update(image_id, {"tags": [*current, wanted]}, actor=who)
+        flash(f"Tagged “{' '.join(wanted.split())}”.", "info")
+    else:
+        raise BadRequest("Choose to add or to remove a tag.")
+    return redirect(url_for("pages.image", image_id=image_id))
 
 
 @bp.post("/images/<image_id>/edit")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 _PUBLIC_FIELDS = (
     "id", "filename", "content_type", "size", "width", "height", "sha256",
     "created_at", "uploaded_by", "title", "description", "frames", "animated",
-    "placeholder", "gps_removed", "taken_at", "camera",
+    "placeholder", "gps_removed", "taken_at", "camera", "tags",
 )
 
 
