@@ -109,9 +109,25 @@ def albums_json(albums: Sequence[Album], images: Images) -> list[dict[str, Any]]
     return [album_json(a, covers.get(a.cover_id or "")) for a in albums]
 
 
+def shows_details(image: dict[str, Any]) -> bool:
+    """Whether the one asking may see the camera details and date taken of ``image``: its
+    uploader and admins always, everybody else only where ``GALLERY_SHOW_DETAILS`` is on."""
+    if current_app.extensions["gallery"].settings["show_details"]:
+        return True
+    if not has_request_context():
+        return True  # the command line acts as an admin
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated and (
+        current_user.is_admin or current_user.username == image.get("uploaded_by")))
+
+
 def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """The API's image JSON (see the README's API section)."""
+    """The API's image JSON (see the README's API section); camera details and the date
+    taken are empty for those who may not see them (:func:`shows_details`)."""
     body = {field: image[field] for field in _PUBLIC_FIELDS if field in image}
+    if not shows_details(image):
+        body["camera"], body["taken_at"] = {}, None
     body["variants"] = {
         name: {"width": v["w"], "height": v["h"], "size": v["size"]}
         for name, v in image.get("variants", {}).items()

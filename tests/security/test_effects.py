@@ -33,7 +33,7 @@ def stocked(runtime, users):
     link = runtime.links.create(album.id, actor=owner, allow_download=True)
     return {"image_id": image["id"], "variant": "sm", "username": UPLOADER[0],
             "token_id": token.id, "filename": "style.css", "album_id": album.id,
-            "token": link.token, "link_id": link.id}
+            "token": link.token, "link_id": link.id, "tag": "harbour"}
 
 
 def every_get(app, values: dict[str, str]) -> list[str]:

@@ -52,3 +52,21 @@ def test_a_truncated_avif_is_refused_with_422(uploader):
                             files={"file": ("x.avif", files.encode_avif()[:-60])})
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "That AVIF file is damaged: it is incomplete."
+
+
+@pytest.mark.parametrize("settings", [{}, {"show_details": True}], ids=["hidden", "shown"])
+def test_visitors_see_camera_details_only_where_the_gallery_shows_them(
+        uploader, anonymous, admin, settings):
+    made = uploader.api("POST", "/api/v1/images",
+                        files={"file": ("photo.avif", files.avif_with_gps())}).json()
+    path = f"/api/v1/images/{made['id']}"
+    for owner_or_admin in (uploader, admin):
+        assert owner_or_admin.api("GET", path).json()["taken_at"] == "2026-07-14T18:03:12+02:00"
+    seen = anonymous.get(path).json()
+    listed = next(i for i in anonymous.get("/api/v1/images").json()["images"]
+                  if i["id"] == made["id"])
+    for body in (seen, listed):
+        if settings:
+            assert body["camera"]["make"] == "Acme Optics" and body["taken_at"]
+        else:
+            assert (body["camera"], body["taken_at"]) == ({}, None)
