@@ -233,8 +233,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_window", "900", "Window for counting failed sign-ins, in seconds.",
             _parse_positive_int),
     Setting("show_details", "false",
-            "Whether visitors see each image's camera and date taken on its page (owners and "
-            "admins always do).", _parse_bool),
+            "Whether visitors see each image's camera and date taken on its page and in the API "
+            "(owners and admins always do).", _parse_bool),
     Setting("cleanup_grace", "3600",
             "`gallery cleanup` leaves alone anything younger than this many seconds, "
             "so uploads in progress are safe (0: no grace).", _parse_count),
