@@ -75,7 +75,8 @@ def test_every_image_text_account_and_token_survives(target: dict[str, Any]) -> 
     assert page.total == 11
     assert {i["id"]: i for i in page.images} == {
         image_id: {**record, "description": record.get("description", ""),
-                   "animated": False, "gps_removed": False, "taken_at": None, "camera": {}}
+                   "animated": False, "gps_removed": False, "taken_at": None, "camera": {},
+                   "tags": []}
         for image_id, record in old.items()}
     edited = next(r for r in old.values() if r.get("rev"))
     assert images.get(edited["id"])["title"] == "Édité"

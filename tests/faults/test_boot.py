@@ -79,11 +79,17 @@ def test_started_during_an_outage_then_recovers_without_restart(
 
 @pytest.fixture
 def no_sidecar() -> None:
+    """Nothing answers on the sidecar port (waiting a little for one just closed)."""
     import socket
 
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 1106)) == 0:
+    deadline = time.monotonic() + 15
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", 1106)) != 0:
+                return
+        if time.monotonic() > deadline:
             pytest.skip("another run holds the sidecar port 127.0.0.1:1106")
+        time.sleep(0.2)
 
 
 def test_replit_sidecar_down_at_start_then_up(
