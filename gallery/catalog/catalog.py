@@ -300,18 +300,23 @@ class CatalogView:
         found: dict[str, ImageRecord] = {}
         if self.root is None:
             return found
-        by_shard: dict[int, list[str]] = {}
-        los = [e.lo or "" for e in self.root.shards]
-        for key in keys:
-            position = max(0, bisect.bisect_right(los, key) - 1)
-            by_shard.setdefault(position, []).append(key.rpartition("|")[2])
-        for position, ids in by_shard.items():
+        for position, ids in self._by_shard(keys).items():
             by_id = self._catalog.load(self.root.shards[position]).by_id
             for image_id in ids:
                 record = by_id.get(image_id)
                 if record is not None:
                     found[image_id] = record
         return found
+
+    def _by_shard(self, keys: Iterable[str]) -> dict[int, list[str]]:
+        """The image ids of catalog keys, grouped by the position of the shard holding each."""
+        assert self.root is not None
+        by_shard: dict[int, list[str]] = {}
+        los = [e.lo or "" for e in self.root.shards]
+        for key in keys:
+            position = max(0, bisect.bisect_right(los, key) - 1)
+            by_shard.setdefault(position, []).append(key.rpartition("|")[2])
+        return by_shard
 
     def pick(self, keys: Iterable[str]) -> dict[str, ImageRecord]:
         """The records at these catalog keys, by id, as :meth:`find` gives them, but a
@@ -325,12 +330,7 @@ class CatalogView:
         found: dict[str, ImageRecord] = {}
         if self.root is None:
             return found
-        by_shard: dict[int, list[str]] = {}
-        los = [e.lo or "" for e in self.root.shards]
-        for key in keys:
-            position = max(0, bisect.bisect_right(los, key) - 1)
-            by_shard.setdefault(position, []).append(key.rpartition("|")[2])
-        for position, ids in by_shard.items():
+        for position, ids in self._by_shard(keys).items():
             found.update(self._catalog.pick(self.root.shards[position], ids))
         return found
 
