@@ -34,7 +34,7 @@ from gallery.audit import AuditLog
 from gallery.clock import format_timestamp, is_timestamp, utcnow
 from gallery.errors import BadRequest, Forbidden, GalleryError, NotFound, TooLarge
 from gallery.images.record import ImageRecord
-from gallery.images.results import Actor
+from gallery.images.results import Actor, Page
 from gallery.images.service import Images
 from gallery.keys import Keys, is_album_id, is_image_id, new_album_id
 from gallery.storage.base import Storage
@@ -46,23 +46,11 @@ _BAD_CURSOR = "The cursor is not valid; start again without one."
 
 
 @dataclass(frozen=True, slots=True)
-class AlbumPage:
-    """One page of an album's images, in the album's order."""
+class AlbumPage(Page):
+    """One page of an album's images, in the album's order (``offset``: images before it)."""
 
-    album: Album
-    images: list[dict[str, Any]]
-    number: int
-    pages: int
-    total: int
-    offset: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
+    album: Album | None = None
+    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +185,7 @@ class Albums:
             raise NotFound(f"There is no page {number}; the album has {pages}.")
         start = (number - 1) * per_page
         shown = [r.public() for r in records[start:start + per_page]]
-        return AlbumPage(album, shown, number, pages, len(records), start)
+        return AlbumPage(shown, number, pages, len(records), album=album, offset=start)
 
     def images_after(self, album: Album, *, limit: int, cursor: str | None
                      ) -> tuple[list[ImageRecord], str | None]:
