@@ -12,6 +12,7 @@ Layout under the prefix::
     users.json                  accounts and API tokens (hashed)
     users.backup.json           a second copy of users.json, written after each change
     secret_key                  the generated session key
+    site.json                   the site's settings: title, about page, home page ...
     setup_code                  the one-time set-up code, while no account exists
     images/<id>/original        the stored original
     images/<id>/meta.json       the image's own record (reindex reads these)
@@ -125,6 +126,11 @@ class Keys:
     @property
     def users_backup(self) -> str:
         return self._key("users.backup.json")
+
+    @property
+    def site(self) -> str:
+        """The site's settings (:mod:`gallery.site`)."""
+        return self._key("site.json")
 
     @property
     def secret(self) -> str:

@@ -19,6 +19,7 @@ from gallery.keys import Keys
 from gallery.media_cache import MediaCache, default_folder
 from gallery.operations import Operations
 from gallery.session_key import SharedSecretKey, cache_folder
+from gallery.site import SiteSettings
 from gallery.storage import Storage, open_storage
 from gallery.throttle import LoginThrottle
 
@@ -36,6 +37,8 @@ class Runtime:
     audit: AuditLog
     albums: Albums
     links: Links
+    #: The site's title, about page, home page ... (``site.json``).
+    site: SiteSettings
     #: Maintenance over all of the above (stats, cleanup, doctor, export, import).
     operations: Operations
     #: The session key, fetched from the bucket on first use (not at start-up).
@@ -70,6 +73,7 @@ class Runtime:
         albums = Albums(storage, keys, images, public_gallery=settings["visibility"] == "public",
                         audit=audit)
         links = Links(storage, keys, albums, throttle=throttle, audit=audit)
+        site = SiteSettings(storage, keys, album_exists=albums.exists, audit=audit)
         media_cache = None
         if storage.scheme not in ("memory", "file") and settings["cache_bytes"]:
             folder = (Path(settings["cache_dir"]) if settings["cache_dir"]
@@ -86,8 +90,9 @@ class Runtime:
             audit=audit,
             albums=albums,
             links=links,
+            site=site,
             operations=Operations(storage, keys, images, accounts, audit, settings,
-                                  albums=albums, links=links),
+                                  albums=albums, links=links, site=site),
             # Only backends over the network keep a local spare copy of the key.
             session_key=SharedSecretKey(
                 settings["secret_key"], storage, keys,

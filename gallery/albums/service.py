@@ -119,6 +119,14 @@ class Albums:
             raise NotFound("There is no such album.")
         return found[1]
 
+    def exists(self, album_id: str) -> bool:
+        """Whether ``album_id`` names an album.
+
+        Raises:
+            DocumentDamaged, StorageUnavailable.
+        """
+        return is_album_id(album_id) and self.shelf.get(album_id) is not None
+
     def viewable(self, album_id: str, viewer: Actor | None) -> Album:
         """The album if ``viewer`` may see it. Raises: NotFound (else)."""
         album = self.get(album_id)

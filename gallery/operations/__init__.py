@@ -38,6 +38,7 @@ from gallery.operations.transfer import (
     is_export,
     iter_zip,
 )
+from gallery.site import SiteSettings
 from gallery.storage.base import Storage
 
 __all__ = ["Check", "CleanupReport", "ExportReport", "Found", "ImportReport", "Operations",
@@ -56,16 +57,20 @@ class Operations:
         settings: the settings (``cleanup_grace``, ``login_window`` ... are read).
         albums: the albums (``None``: built over ``images``).
         links: the share links (``None``: built over the albums).
+        site: the site's settings (``None``: built over the albums).
     """
 
     def __init__(self, storage: Storage, keys: Keys, images: Images, accounts: Accounts,
                  audit: AuditLog, settings: Mapping[str, Any], *,
-                 albums: Albums | None = None, links: Links | None = None) -> None:
+                 albums: Albums | None = None, links: Links | None = None,
+                 site: SiteSettings | None = None) -> None:
         if albums is None:
             albums = Albums(storage, keys, images,
                             public_gallery=settings.get("visibility") == "public", audit=audit)
         self.albums = albums
         self.links = links if links is not None else Links(storage, keys, albums, audit=audit)
+        self.site = site if site is not None else SiteSettings(
+            storage, keys, album_exists=albums.exists, audit=audit)
         self.storage = storage
         self.keys = keys
         self.images = images

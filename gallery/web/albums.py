@@ -40,8 +40,8 @@ from gallery.errors import BadRequest, NotFound
 from gallery.images.results import Actor
 from gallery.web.context import actor, require_actor, runtime, safe_next
 from gallery.web.errors import wants_json
+from gallery.web.meta import album_card
 from gallery.web.params import json_body, whole_number
-from gallery.web.views import site_url
 
 bp = Blueprint("albums", __name__)
 
@@ -167,39 +167,11 @@ def _done(message: str, back: str, body: dict[str, Any]) -> Response:
     return redirect(back)
 
 
-def open_graph(album: Album, cover: dict[str, Any] | None) -> dict[str, str]:
-    """The Open Graph properties of an album page.
-
-    Absolute URLs come only from ``GALLERY_BASE_URL`` (without it there is no
-    ``og:url`` nor ``og:image``); ``og:image`` only when a link-preview fetcher,
-    signed in as nobody, could load it: a public gallery and an album that is
-    public or unlisted.
-    """
-    rt = runtime()
-    description = " ".join(album.description.split())
-    if len(description) > 200:
-        description = description[:199].rstrip() + "…"
-    tags = {"og:type": "website", "og:title": album.title,
-            "og:description": description or plural(album.count, "image")}
-    if not rt.settings["base_url"]:
-        return tags
-    tags["og:url"] = site_url("albums.album", album_id=album.id)
-    anyone = rt.public and album.visibility in ("public", "unlisted")
-    variant = next((v for v in ("md", "lg") if cover and v in cover.get("variants", {})), None)
-    if anyone and cover is not None and variant is not None:
-        size = cover["variants"][variant]
-        tags["og:image"] = site_url("media.variant", image_id=cover["id"], variant=variant)
-        tags["og:image:width"] = str(size["w"])
-        tags["og:image:height"] = str(size["h"])
-        tags["og:image:alt"] = cover.get("title") or cover.get("filename") or album.title
-    return tags
-
-
 # --- the list of albums ---------------------------------------------------------------------
 
 
 def _index_page(values: dict[str, str] | None = None, error: str | None = None,
-                status: int = 200) -> tuple[str, int]:
+                status: int = 200, og: dict[str, str] | None = None) -> tuple[str, int]:
     rt = runtime()
     who = actor()
     albums = rt.albums.listed(who)
@@ -208,7 +180,7 @@ def _index_page(values: dict[str, str] | None = None, error: str | None = None,
         managed={a.id for a in albums if access.can_manage(a, who)},
         values=values or {"visibility": "private", "sort": "manual"}, error=error,
         sort_labels=SORT_LABELS, visibility_labels=VISIBILITY_LABELS,
-        max_title=MAX_ALBUM_TITLE, max_description=MAX_ALBUM_DESCRIPTION,
+        max_title=MAX_ALBUM_TITLE, max_description=MAX_ALBUM_DESCRIPTION, og=og,
     ), status
 
 
@@ -246,7 +218,8 @@ def create():
 
 
 def _album_page(album: Album, number: int = 1, *, values: dict[str, str] | None = None,
-                error: str | None = None, status: int = 200) -> tuple[str, int]:
+                error: str | None = None, status: int = 200,
+                canonical: str | None = None) -> tuple[str, int]:
     rt = runtime()
     who = actor()
     page = rt.albums.page(album, number, rt.settings["page_size"])
@@ -255,7 +228,7 @@ def _album_page(album: Album, number: int = 1, *, values: dict[str, str] | None 
     return render_template(
         "albums/album.html", album=album, page=page, manager=manager,
         selecting=manager and request.args.get("select") == "1",
-        cover=cover, og=open_graph(album, cover),
+        cover=cover, og=album_card(album, cover), feed_album=album, canonical=canonical,
         values=values or {"title": album.title, "description": album.description,
                           "visibility": album.visibility, "sort": album.sort},
         error=error, sort_labels=SORT_LABELS, visibility_labels=VISIBILITY_LABELS,

@@ -34,7 +34,9 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 #: Endpoints reachable before any account exists, and by anonymous visitors of a private gallery.
-_OPEN_ENDPOINTS = {"auth.setup", "auth.login", "static", "pages.healthz"}
+_OPEN_ENDPOINTS = {"auth.setup", "auth.login", "static", "pages.healthz",
+                   # robots.txt, feeds, sitemap: they answer a private gallery's visitors themselves
+                   "site.robots", "site.feed", "site.album_feed", "site.sitemap"}
 #: What the holder of a share link reaches without signing in, in a private gallery too: the
 #: link's own pages, media and zip, each of which checks the link (gallery/web/share.py). Never
 #: the link managers' pages, nor /media, /albums or anything else of the gallery.

@@ -24,7 +24,9 @@ from gallery.images.search import SORT_LABELS, Search, parse_search
 from gallery.units import human_size
 from gallery.web import views
 from gallery.web.context import can_edit, require_actor, runtime
+from gallery.web.meta import image_card
 from gallery.web.params import whole_number
+from gallery.web.site_pages import home_page, latest_card
 
 bp = Blueprint("pages", __name__)
 
@@ -82,7 +84,18 @@ def _page_number() -> int:
 
 @bp.get("/")
 def index():
-    """The gallery, or what a search (``q``, ``tag``, ``sort``) finds, a page at a time."""
+    """The home page, as the site's settings choose (the latest images, the albums or one
+    album); with a search (``q``, ``tag``, ``sort``) or a page number, always the images."""
+    if not request.args:
+        home = home_page()
+        if home is not None:
+            return home
+    return _grid(parse_search(request.args), home=True)
+
+
+@bp.get("/images")
+def latest():
+    """Every image, newest first, whatever the home page shows (searches as ``/`` does)."""
     return _grid(parse_search(request.args))
 
 
@@ -92,11 +105,12 @@ def tag(tag: str):
     return _grid(parse_search({**request.args.to_dict(), "tag": tag}))
 
 
-def _grid(search: Search) -> str:
+def _grid(search: Search, home: bool = False) -> str:
     rt = runtime()
     per_page = rt.settings["page_size"]
     page = rt.images.search_page(search, _page_number(), per_page)
     return render_template("index.html", page=page, offset=(page.number - 1) * per_page,
+                           og=latest_card(page.images) if home and search.plain else None,
                            search=search, search_args=search.to_args(), sorts=SORT_LABELS,
                            # the plain grid reads only the shards it shows: no suggestions there
                            known_tags=[] if search.plain else rt.images.tags())
@@ -111,7 +125,7 @@ def image(image_id: str):
     return render_template(
         "image.html", image=record, form=form, confirm=ConfirmForm(), editable=editable,
         known_tags=rt.images.tags() if editable else [],
-        show_details=editable or rt.settings["show_details"],
+        show_details=editable or views.visitors_see_details(), og=image_card(record),
     )
 
 

@@ -14,12 +14,11 @@ from gallery.albums.model import ShareLink
 from gallery.errors import NotFound
 from gallery.units import human_size
 from gallery.web.context import runtime
+from gallery.web.meta import PREVIEW_VARIANTS, card, has_base_url, picture_of
 from gallery.web.views import display_time, label, placeholder, site_url
 
 #: What link-preview cards show for a link with a password: nothing of the album.
 NEUTRAL_TITLE = "A shared album"
-#: The thumbnails an Open Graph image may be, best first.
-PREVIEW_VARIANTS = ("lg", "md", "sm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,33 +139,25 @@ def _number(value: Any) -> bool:
 
 def open_graph(opened: Opened, url: str, *, title: str, description: str,
                 picture: dict[str, Any] | None = None) -> dict[str, str]:
-    """The Open Graph tags of a page under the link.
+    """The Open Graph tags of a page under the link (:func:`gallery.web.meta.card`).
 
     A link with a password shows a neutral title and no picture. Absolute URLs
     (``og:url``, ``og:image``) need ``GALLERY_BASE_URL`` and are left out without it.
     ``og:image`` is a thumbnail under the link itself, so a preview fetcher loads it
     without signing in, in a private gallery too.
     """
-    absolute = bool(runtime().settings["base_url"])
-    tags = {"og:type": "website", "og:site_name": "Gallery"}
-    if absolute:
-        tags["og:url"] = url
+    absolute = has_base_url()
     if opened.link.has_password:
-        tags["og:title"] = NEUTRAL_TITLE
-        tags["og:description"] = "Open the link and type its password to see the photos."
-        return tags
-    tags["og:title"] = title
-    tags["og:description"] = description
-    name = next((v for v in PREVIEW_VARIANTS if v in (picture or {}).get("variants", {})), None)
-    if picture is not None and name is not None and absolute:
-        variant = picture["variants"][name]
-        tags["og:image"] = site_url("share.variant", token=opened.link.token,
-                                    image_id=picture["id"], variant=name)
-        tags["og:image:type"] = "image/webp"
-        tags["og:image:width"] = str(variant.get("w", ""))
-        tags["og:image:height"] = str(variant.get("h", ""))
-        tags["og:image:alt"] = label(picture)
-    return tags
+        return card(title=NEUTRAL_TITLE,
+                    description="Open the link and type its password to see the photos.",
+                    url=url if absolute else None)
+    shown = None
+    if picture is not None and absolute:
+        token = opened.link.token
+        shown = picture_of(picture, lambda name: site_url(
+            "share.variant", token=token, image_id=picture["id"], variant=name))
+    return card(title=title, description=description, url=url if absolute else None,
+                picture=shown)
 
 
 def photos(count: int) -> str:

@@ -109,10 +109,18 @@ def albums_json(albums: Sequence[Album], images: Images) -> list[dict[str, Any]]
     return [album_json(a, covers.get(a.cover_id or "")) for a in albums]
 
 
+def visitors_see_details() -> bool:
+    """Whether everybody sees camera details and dates taken: the site's setting (admin
+    pages), else ``GALLERY_SHOW_DETAILS``."""
+    rt = current_app.extensions["gallery"]
+    chosen = rt.site.current().show_details
+    return bool(rt.settings["show_details"]) if chosen is None else chosen
+
+
 def shows_details(image: dict[str, Any]) -> bool:
     """Whether the one asking may see the camera details and date taken of ``image``: its
-    uploader and admins always, everybody else only where ``GALLERY_SHOW_DETAILS`` is on."""
-    if current_app.extensions["gallery"].settings["show_details"]:
+    uploader and admins always, everybody else only where :func:`visitors_see_details`."""
+    if visitors_see_details():
         return True
     if not has_request_context():
         return True  # the command line acts as an admin
