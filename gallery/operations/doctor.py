@@ -302,6 +302,24 @@ def check_albums(rt: Operations) -> str:
             "every member is an image of the gallery")
 
 
+def check_site(rt: Operations) -> str:
+    """``site.json`` is readable, and the album its home page shows still exists."""
+    try:
+        found = rt.site.document.load()
+    except DocumentDamaged as err:
+        raise Problem(err.message, "Repair its JSON by hand, or delete the object: the site "
+                      "then uses the default settings until an admin saves them again "
+                      "(/admin/site).") from err
+    site = found.value
+    if found.version is None:
+        return "the default settings (never saved)"
+    if site.home == "album" and site.home_album and not rt.albums.exists(site.home_album):
+        raise Problem(f"The home page shows album {site.home_album}, which is gone; visitors "
+                      "get the latest images instead.",
+                      "Choose another album, or another home page, on /admin/site.")
+    return f"site.json is readable (“{site.title}”, the home page shows {site.home})"
+
+
 def check_admin(rt: Operations) -> str:
     admins = [u for u in rt.accounts.list_users() if u.is_admin and not u.disabled]
     if not admins:
@@ -323,6 +341,7 @@ CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
     ("catalog", check_index, REINDEX_FIX),
     ("meta.json", check_meta, None),
     ("albums and links", check_albums, None),
+    ("site settings", check_site, None),
     ("accounts", check_users,
      "users.json is damaged: restore it from a backup, or repair the JSON by hand."),
     ("admin account", check_admin,

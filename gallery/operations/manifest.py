@@ -68,11 +68,13 @@ class Checked:
 @dataclass(frozen=True, slots=True)
 class Manifest:
     """What a manifest says: its format, its image records (unchecked), and how many
-    albums ``albums.json`` holds (``None`` for format 1, which has no albums)."""
+    albums ``albums.json`` holds (``None`` for format 1, which has no albums), and whether
+    it holds the site's settings (``site.json``)."""
 
     format: int
     images: list[Any]
     albums: int | None
+    site: bool = False
 
 
 def parse(raw: bytes) -> Manifest:
@@ -102,7 +104,7 @@ def parse(raw: bytes) -> Manifest:
         albums = manifest.get("albums")
         if type(albums) is not int or albums < 0:
             raise BadRequest(f"{MANIFEST} does not say how many albums the export holds.")
-    return Manifest(manifest["format"], images, albums)
+    return Manifest(manifest["format"], images, albums, manifest.get("site") is True)
 
 
 def _text(record: dict[str, Any], name: str, limit: int, required: bool = False) -> str:

@@ -3,16 +3,18 @@
 An export holds::
 
     manifest.json          {"format": 2, "exported_at", "source", "images": [full records],
-                            "missing": [ids], "albums": number of albums}
+                            "missing": [ids], "albums": number of albums,
+                            "site": whether site.json is there}
     index.json             every record in one JSON index (the catalog, as one object)
     albums.json            every album, as stored (see gallery.operations.album_export)
+    site.json              the site's settings, as stored (only once they were saved)
     originals/<id>.<ext>   every original, byte for byte
 
 ``manifest.json`` is written last, so a folder with one is a finished export.
 Exports of format 1 (no albums, as earlier releases wrote them) are imported too.
 Importing an export reproduces the gallery (ids, titles, descriptions,
-uploaders, times, albums); every original still goes through the upload pipeline and
-thumbnails are made again. Accounts, API tokens and share links are never exported.
+uploaders, times, albums, the site's settings unless the target has its own); every
+original still goes through the upload pipeline and thumbnails are made again. Accounts, API tokens and share links are never exported.
 Importing a plain folder uploads every file in it
 (judged by content, not by name) as one user; files already in the gallery
 are recognised by their SHA-256, so an interrupted import can simply be run
@@ -33,11 +35,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import orjson
 
 from gallery.clock import format_timestamp
+from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, GalleryError, ObjectNotFound, TooLarge
 from gallery.keys import is_image_id
 from gallery.operations import album_export, manifest
 from gallery.operations.album_export import ALBUMS, AlbumImport
 from gallery.operations.stats import backend_name
+from gallery.site import MAX_DOCUMENT_BYTES as MAX_SITE_BYTES
+from gallery.site import Site
 from gallery.zipstream import Sink
 from gallery.zipstream import entry as zip_entry
 
@@ -49,6 +54,7 @@ FORMAT = manifest.FORMAT
 MANIFEST = "manifest.json"
 INDEX = "index.json"
 ORIGINALS = "originals"
+SITE = "site.json"
 EXTENSIONS = manifest.CONTENT_TYPES
 
 #: Called after each image with (images done, images in all).
@@ -66,6 +72,8 @@ class ExportReport:
         missing: ids in the index whose original could not be found (left out).
         albums: albums written to ``albums.json``.
         damaged_albums: ids of albums whose stored document is damaged (left out).
+        site: whether the site's settings were written (``site.json``).
+        damaged_site: the stored ``site.json`` is damaged (left out).
     """
 
     dest: str
@@ -74,11 +82,13 @@ class ExportReport:
     missing: list[str] = field(default_factory=list)
     albums: int = 0
     damaged_albums: list[str] = field(default_factory=list)
+    site: bool = False
+    damaged_site: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"dest": self.dest, "images": self.images, "bytes": self.bytes,
                 "missing": list(self.missing), "albums": self.albums,
-                "damaged_albums": list(self.damaged_albums)}
+                "damaged_albums": list(self.damaged_albums), "site": self.site}
 
     def lines(self) -> list[str]:
         """A summary for people."""
@@ -90,6 +100,10 @@ class ExportReport:
         if self.damaged_albums:
             out.append(f"Left out {len(self.damaged_albums)} damaged album(s): "
                        f"{', '.join(self.damaged_albums)} (run `gallery doctor`).")
+        if self.site:
+            out.append("The site's settings are in site.json.")
+        if self.damaged_site:
+            out.append("Left out the site's settings: site.json is damaged (run `gallery doctor`).")
         return out
 
 
@@ -106,6 +120,8 @@ class ImportReport:
             whose uploader has no account here.
         albums: what became of the export's albums (``None``: a folder of images, or
             an export of format 1, which has none).
+        site: what became of the export's site settings: ``imported``, ``kept`` (the
+            gallery has its own) or ``rejected: reason``; ``None``: the export has none.
     """
 
     source: str
@@ -114,6 +130,7 @@ class ImportReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     reassigned: list[tuple[str, str, str]] = field(default_factory=list)
     albums: AlbumImport | None = None
+    site: str | None = None
 
     @property
     def total(self) -> int:
@@ -137,6 +154,7 @@ class ImportReport:
             "reassigned": [{"path": p, "from": old, "to": new}
                            for p, old, new in self.reassigned],
             "albums": self.albums.to_json() if self.albums is not None else None,
+            "site": self.site,
         }
 
     def lines(self) -> list[str]:
@@ -148,6 +166,13 @@ class ImportReport:
                 for path, old, new in self.reassigned]
         if self.albums is not None:
             out += self.albums.lines()
+        if self.site == "imported":
+            out.append("Imported the site's settings (title, about page, home page ...).")
+        elif self.site == "kept":
+            out.append("Kept this gallery's own site settings; those of the export were "
+                       "left out.")
+        elif self.site is not None:
+            out.append(f"Left out the export's site settings: {self.site.removeprefix('rejected: ')}.")
         return out
 
 
@@ -170,6 +195,8 @@ class _Plan:
     albums_bytes: bytes
     albums: int
     damaged_albums: list[str]
+    site_bytes: bytes | None  # None: never saved, or damaged
+    damaged_site: bool
 
 
 def _plan(rt: Operations, now: datetime) -> _Plan:
@@ -179,8 +206,15 @@ def _plan(rt: Operations, now: datetime) -> _Plan:
     index = {"format": 1, "images": {r["id"]: r for r in records}}
     damaged: list[str] = []
     albums = [album for _, album in rt.albums.shelf.all(damaged=damaged).values()]
+    try:
+        site = rt.site.document.load()
+        site_bytes = None if site.version is None else orjson.dumps(site.value.to_json())
+        damaged_site = False
+    except DocumentDamaged:
+        site_bytes, damaged_site = None, True
     return _Plan(orjson.dumps(index), records, format_timestamp(now),
-                 album_export.dump(albums), len(albums), sorted(damaged))
+                 album_export.dump(albums), len(albums), sorted(damaged), site_bytes,
+                 damaged_site)
 
 
 def _manifest(plan: _Plan, rt: Operations, exported: list[dict[str, Any]],
@@ -192,6 +226,7 @@ def _manifest(plan: _Plan, rt: Operations, exported: list[dict[str, Any]],
         "images": exported,
         "missing": missing,
         "albums": plan.albums,
+        "site": plan.site_bytes is not None,
     }, option=orjson.OPT_INDENT_2)
 
 
@@ -210,7 +245,10 @@ def export_folder(rt: Operations, dest: Path, now: datetime, progress: Progress 
     (dest / ORIGINALS).mkdir(parents=True, exist_ok=True)
     (dest / INDEX).write_bytes(plan.index_bytes)
     (dest / ALBUMS).write_bytes(plan.albums_bytes)
-    report = ExportReport(str(dest), albums=plan.albums, damaged_albums=plan.damaged_albums)
+    if plan.site_bytes is not None:
+        (dest / SITE).write_bytes(plan.site_bytes)
+    report = ExportReport(str(dest), albums=plan.albums, damaged_albums=plan.damaged_albums,
+                          site=plan.site_bytes is not None, damaged_site=plan.damaged_site)
     exported: list[dict[str, Any]] = []
     for done, record in enumerate(plan.records, 1):
         target = dest / original_name(record)
@@ -253,12 +291,16 @@ def iter_zip(rt: Operations, now: datetime, report: ExportReport,
     """
     plan = _plan(rt, now)
     report.albums, report.damaged_albums = plan.albums, plan.damaged_albums
+    report.site, report.damaged_site = plan.site_bytes is not None, plan.damaged_site
     sink = Sink()
     exported: list[dict[str, Any]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zip_entry(INDEX, plan.exported_at, zipfile.ZIP_DEFLATED), plan.index_bytes)
         archive.writestr(zip_entry(ALBUMS, plan.exported_at, zipfile.ZIP_DEFLATED),
                          plan.albums_bytes)
+        if plan.site_bytes is not None:
+            archive.writestr(zip_entry(SITE, plan.exported_at, zipfile.ZIP_DEFLATED),
+                             plan.site_bytes)
         yield sink.take()
         for done, record in enumerate(plan.records, 1):
             try:
@@ -467,6 +509,8 @@ def import_export(rt: Operations, path: Path, progress: Progress | None,
                     progress(done, total)
         if albums is not None:
             report.albums = _put_back_albums(rt, report, checked, albums, account, fallback)
+        if contents.site:
+            report.site = _put_back_site(rt, source)
     finally:
         source.close()
     return report
@@ -487,6 +531,21 @@ def _put_back_albums(rt: Operations, report: ImportReport, checked: manifest.Che
     present = {record.id: record.key for record in rt.images.view().records()}
     return album_export.put_back(rt.albums, albums, present=present, moved_to=moved_to,
                                  account=account, fallback=fallback)
+
+
+def _put_back_site(rt: Operations, source: _Source) -> str:
+    """Store the export's site settings unless the target has its own: ``imported``,
+    ``kept``, or ``rejected: reason`` (a damaged ``site.json`` stops nothing else).
+
+    Raises:
+        StorageUnavailable: the storage did not answer.
+    """
+    try:
+        site = Site.from_json(orjson.loads(source.read(SITE, MAX_SITE_BYTES)))
+    except (GalleryError, orjson.JSONDecodeError, ValueError) as err:
+        reason = err.message if isinstance(err, GalleryError) else str(err)
+        return f"rejected: {SITE} {reason.rstrip('.')}"
+    return "imported" if rt.site.put_back(site, album_exists=rt.albums.exists) else "kept"
 
 
 def _attempt(report: ImportReport, name: str, step: Callable[[], None]) -> None:

@@ -26,6 +26,7 @@ def test_a_healthy_gallery_passes_every_check(healthy):
     assert [c.name for c in checks] == [
         "configuration", "storage reachable", "storage writable", "conditional writes",
         "libmagic", "image codecs", "free space", "catalog", "meta.json", "albums and links",
+        "site settings",
         "accounts", "admin account",
     ]
     failed = [c for c in checks if not c.ok]
@@ -79,7 +80,7 @@ def test_unreachable_storage_fails_the_storage_checks():
     down.fail("*")
     checks = _by_name(runtime.operations.doctor())
     for name in ("storage reachable", "storage writable", "catalog", "meta.json",
-                 "albums and links", "accounts", "admin account"):
+                 "albums and links", "site settings", "accounts", "admin account"):
         assert not checks[name].ok, name
         assert "did not answer" in checks[name].message
     assert checks["storage reachable"].fix.startswith("Check GALLERY_STORAGE")

@@ -593,7 +593,7 @@ def test_open_graph_tags_with_a_base_url(admin, anonymous, photos, make_album):
     assert tags["og:title"] == "Open <air>"
     assert tags["og:description"] == "Sun and sea"
     assert tags["og:url"] == f"{BASE}/albums/{public.id}"
-    assert tags["og:image"] == f"{BASE}/media/{made[0]['id']}/md"
+    assert tags["og:image"] == f"{BASE}/media/{made[0]['id']}/lg"
     assert anonymous.get(tags["og:image"].removeprefix(BASE)).status_code == 200  # loads signed out
 
     unlisted = make_album("By link", "unlisted", images=made)
