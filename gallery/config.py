@@ -234,7 +234,8 @@ SETTINGS: tuple[Setting, ...] = (
             _parse_positive_int),
     Setting("show_details", "false",
             "Whether visitors see each image's camera and date taken on its page and in the API "
-            "(owners and admins always do).", _parse_bool),
+            "(owners and admins always do); the site's settings on `/admin/site` may override "
+            "it.", _parse_bool),
     Setting("cleanup_grace", "3600",
             "`gallery cleanup` leaves alone anything younger than this many seconds, "
             "so uploads in progress are safe (0: no grace).", _parse_count),
