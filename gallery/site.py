@@ -305,6 +305,9 @@ class SiteSettings:
         self._lock = threading.Lock()
         #: What was read last, and when it was checked.
         self._seen: tuple[Loaded[Site], float] | None = None
+        #: When the last read for a page failed: pages then use the fallback for a while
+        #: without asking the storage again (and the failure is logged once).
+        self._failed_at: float | None = None
 
     @property
     def key(self) -> str:
@@ -341,17 +344,26 @@ class SiteSettings:
         """The settings for showing a page: never raises.
 
         When ``site.json`` cannot be read (the storage is away, or the document
-        is damaged) the last value read is used, else :data:`DEFAULT`; the
-        failure is logged, and whatever else the page needs from the storage
+        is damaged) the last value read is used, else :data:`DEFAULT`, for
+        :data:`RECHECK_SECONDS` before the storage is asked again; the failure
+        is logged once, and whatever else the page needs from the storage
         reports it to the visitor.
         """
+        failed = self._failed_at
+        if failed is not None and self._clock() - failed < RECHECK_SECONDS:
+            seen = self._seen
+            return seen[0].value if seen is not None else DEFAULT
         try:
-            return self.get()
+            site = self.get()
         except (StorageError, DocumentDamaged) as err:
             seen = self._seen
-            log.warning("Site settings unavailable (%s); showing %s", err.message,
-                        "the last ones read" if seen else "the defaults")
+            if self._failed_at is None:  # once per outage, not once per page
+                log.warning("Site settings unavailable (%s); showing %s", err.message,
+                            "the last ones read" if seen else "the defaults")
+            self._failed_at = self._clock()
             return seen[0].value if seen is not None else DEFAULT
+        self._failed_at = None
+        return site
 
     def forget(self) -> None:
         """Ask the storage at the next read, whatever the time since the last look."""

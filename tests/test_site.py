@@ -19,6 +19,7 @@ from gallery.markdown import ALLOWED_TAGS, render
 from gallery.site import DEFAULT, MAX_ABOUT, RECHECK_SECONDS, SiteSettings
 from gallery.storage.memory import MemoryStorage
 from tests.operations.conftest import build_runtime
+from tests.support.faulty import FaultyStorage
 
 ADA = Actor("ada", is_admin=True)
 
@@ -145,15 +146,38 @@ def test_another_instance_sees_a_change_within_seconds(runtime):
 def test_a_damaged_document_is_left_alone_and_pages_keep_working(runtime):
     runtime.site.update({"title": "Kept"}, actor="ada")
     runtime.storage.put(runtime.keys.site, b"{not json", content_type="application/json")
-    fresh = SiteSettings(runtime.storage, runtime.keys, album_exists=runtime.albums.exists)
+    clock = Clock()
+    fresh = SiteSettings(runtime.storage, runtime.keys, album_exists=runtime.albums.exists,
+                         clock=clock)
     with pytest.raises(DocumentDamaged):
         fresh.get()
     assert fresh.current() == DEFAULT  # pages show the defaults rather than failing
+    clock.now += RECHECK_SECONDS + 1
+    assert fresh.current() == DEFAULT
     with pytest.raises(DocumentDamaged):
         fresh.update({"title": "Over it"}, actor="ada")
     assert runtime.storage.read(runtime.keys.site)[0] == b"{not json"
     [check] = [c for c in runtime.operations.doctor() if c.name == "site settings"]
     assert not check.ok and "delete the object" in check.fix
+
+
+def test_pages_keep_the_last_settings_while_the_storage_is_away(runtime, caplog):
+    runtime.site.update({"title": "Still mine"}, actor="ada")
+    down = FaultyStorage(runtime.storage)
+    clock = Clock()
+    service = SiteSettings(down, runtime.keys, album_exists=runtime.albums.exists, clock=clock)
+    assert service.current().title == "Still mine"
+    down.fail("*")
+    clock.now += RECHECK_SECONDS + 1
+    for _ in range(5):
+        assert service.current().title == "Still mine"
+    asked = down.total_failures
+    assert asked == 1  # then the storage is left alone for a while
+    assert len([r for r in caplog.records if "Site settings unavailable" in r.message]) == 1
+    down.heal()
+    runtime.site.update({"title": "Back"}, actor="ada")
+    clock.now += RECHECK_SECONDS + 1
+    assert service.current().title == "Back"
 
 
 def test_doctor_names_a_home_album_that_is_gone(runtime):

@@ -35,7 +35,7 @@ from gallery.albums.model import Album
 from gallery.errors import GalleryError, NotFound
 from gallery.images.search import Search
 from gallery.web.context import actor, runtime
-from gallery.web.meta import canonical_url, home_card, page_feeds
+from gallery.web.meta import absolute, canonical_url, card, home_card, page_feeds
 from gallery.web.views import label, site_url
 
 bp = Blueprint("site", __name__)
@@ -106,7 +106,8 @@ def about():
     if not site.has_about:
         raise NotFound("This site has no about page yet.")
     return render_template("site/about.html", body=Markup(markdown.render(site.about)),
-                           og=home_card(None) | {"og:title": f"About · {site.title}"})
+                           og=card(title=f"About · {site.title}", description=site.tagline,
+                                   url=absolute("site.about")))
 
 
 # --- feeds ---------------------------------------------------------------------------------------
@@ -200,6 +201,7 @@ def _atom(*, title: str, subtitle: str, page: str, self_url: str, feed_name: str
     fg.updated(max(_stamp(s) for s in stamps) if stamps else datetime(1970, 1, 1, tzinfo=UTC))
     if not images:
         fg.author(name=title)  # a feed with no entries still names an author
+    authors: dict[str, str] = {}
     for image in images:
         entry = fg.add_entry(order="append")
         entry.id(uuid.UUID(hex=image["id"]).urn)
@@ -208,7 +210,10 @@ def _atom(*, title: str, subtitle: str, page: str, self_url: str, feed_name: str
         entry.link(href=page_url, rel="alternate", type="text/html")
         entry.published(_stamp(image["created_at"]))
         entry.updated(_stamp(image["created_at"]))
-        entry.author(name=author_name(image.get("uploaded_by") or ""))
+        uploader = image.get("uploaded_by") or ""
+        if uploader not in authors:
+            authors[uploader] = author_name(uploader)
+        entry.author(name=authors[uploader])
         entry.content(_entry_html(image, page_url), type="html")
         if image.get("description"):
             entry.summary(image["description"])
