@@ -16,8 +16,11 @@ Headings move one level down (``#`` becomes ``<h2>``): the page has its own ``<h
 
 from __future__ import annotations
 
-import nh3
-from markdown_it import MarkdownIt
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 #: What the sanitiser lets through: the tags CommonMark (with tables and strikethrough)
 #: produces, and nothing else.
@@ -33,26 +36,36 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener"
 
-_PARSER = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-_PARSER.enable(["table", "strikethrough"])
+
+
+@cache
+def _parser() -> MarkdownIt:
+    """The parser, made on first use (so a starting worker does not pay for it)."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    return parser.enable(["table", "strikethrough"])
 
 
 def render(text: str) -> str:
     """``text`` (Markdown) as sanitised HTML; ``""`` for an empty text."""
     if not text.strip():
         return ""
+    parser = _parser()
     env: dict = {}
-    tokens = _PARSER.parse(text, env)
+    tokens = parser.parse(text, env)
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
-    html = _PARSER.renderer.render(tokens, _PARSER.options, env)
+    html = parser.renderer.render(tokens, parser.options, env)
     return sanitise(html)
 
 
 def sanitise(html: str) -> str:
     """Only :data:`ALLOWED_TAGS` with :data:`ALLOWED_ATTRIBUTES`, safe URLs and ``rel`` on
     links; comments and the contents of ``script`` and ``style`` are dropped."""
+    import nh3
+
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),

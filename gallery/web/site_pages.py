@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup
 
@@ -189,6 +188,8 @@ def _feed_id(name: str) -> str:
 
 def _atom(*, title: str, subtitle: str, page: str, self_url: str, feed_name: str,
           images: list[dict[str, Any]], updated: str | None) -> bytes:
+    from feedgen.feed import FeedGenerator  # lxml: loaded by the first feed, not at start-up
+
     fg = FeedGenerator()
     fg.id(_feed_id(feed_name))
     fg.title(title)
