@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gallery.errors import ConfigError
+from gallery.keys import check_prefix
 
 ENV_PREFIX = "GALLERY_"
 
@@ -115,14 +116,7 @@ def _parse_positive_float(raw: str) -> float:
 
 
 def _parse_prefix(raw: str) -> str:
-    prefix = raw.strip().strip("/")
-    if not prefix:
-        return ""
-    if any(part in ("", ".", "..") for part in prefix.split("/")) or any(
-        ord(c) < 32 for c in prefix
-    ):
-        raise ValueError("expected a path like 'gallery' or 'sites/photos'")
-    return prefix + "/"
+    return check_prefix(raw)
 
 
 def _parse_str(raw: str) -> str:
