@@ -87,7 +87,7 @@ class Runtime:
             albums=albums,
             links=links,
             operations=Operations(storage, keys, images, accounts, audit, settings,
-                                  albums=albums, links=links),
+                                  albums=albums, links=links, media_cache=media_cache),
             # Only backends over the network keep a local spare copy of the key.
             session_key=SharedSecretKey(
                 settings["secret_key"], storage, keys,
