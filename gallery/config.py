@@ -261,9 +261,9 @@ def load_settings(
         hints = []
         for name in unknown:
             close = difflib.get_close_matches(name, _BY_ENV, n=1)
-            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
-        known = ", ".join(sorted(_BY_ENV))
-        raise ConfigError(f"Unknown setting {', '.join(hints)}. Known settings: {known}.")
+            hints.append(f"{name} is not a setting (did you mean {close[0]}?)" if close
+                         else f"{name} is not a setting (README: Settings lists them)")
+        raise ConfigError("; ".join(hints))
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(setting.env)
