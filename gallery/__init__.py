@@ -58,10 +58,17 @@ def serve_app() -> Flask:
     """:func:`create_app` for the entry points (``app.py``: gunicorn, ``flask --app app``).
 
     A configuration error is printed as one line to standard error, and the
-    process exits with :data:`CONFIG_ERROR_EXIT` rather than with a traceback.
+    process exits with :data:`CONFIG_ERROR_EXIT` rather than with a traceback
+    (under the ``flask`` command, as :func:`gallery.cli.cli_app` does it: exit
+    status 2, and a warning when the command may not see the server's gallery).
     """
+    import os
     import sys
 
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+        from gallery.cli import cli_app
+
+        return cli_app()
     try:
         return create_app()
     except ConfigError as err:

@@ -1,30 +1,39 @@
-"""Command line: ``flask --app app users|tokens|gallery|albums|links ...``.
+"""Command line: ``gallery users|tokens|albums|links|doctor ...``, the same as
+``flask --app app users|tokens|gallery|albums|links ...``.
 
 Commands are thin: they parse arguments, call the domain services and print.
-Every failure exits non-zero with a one-line reason. Destructive commands are
-recorded in the audit log with the actor ``cli``, which has an admin's rights
-over albums and links.
+Every failure exits non-zero with a one-line reason: a wrong setting, storage
+URL or missing SDK is ``gallery: <reason>`` on standard error and exit status
+:data:`CONFIG_EXIT` (2), never a traceback; any other failure exits 1.
+Destructive commands are recorded in the audit log with the actor ``cli``,
+which has an admin's rights over albums and links.
+
+Before the app is built, :func:`storage_warning` decides whether the command
+may be working on another gallery than a server would (a folder that does not
+exist yet, or ``memory://``); the warning is one line on standard error when a
+command starts.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import click
 import orjson
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, FlaskGroup
 
 from gallery.accounts import ROLES, normalize_username
 from gallery.albums.model import MAX_IDS_PER_CALL, SORTS, VISIBILITIES, Album, ShareLink
 from gallery.audit import CLI_ACTOR
-from gallery.errors import GalleryError
+from gallery.errors import ConfigError, GalleryError
 from gallery.images.results import Actor
 from gallery.keys import is_image_id
 from gallery.operations.transfer import Progress, is_export
@@ -44,22 +53,109 @@ def _runtime() -> Runtime:
     return current_app.extensions["gallery"]
 
 
+#: Exit status of a command stopped by a wrong setting (as click's usage errors).
+CONFIG_EXIT = 2
+#: Where :func:`cli_app` leaves the warning for the command to print.
+_WARNING = "gallery.cli.warning"
+
+
+def _config_failure(message: str) -> click.exceptions.Exit:
+    """Print ``gallery: message`` on standard error; the exit to raise after it."""
+    click.echo(f"gallery: {message}", err=True)
+    return click.exceptions.Exit(CONFIG_EXIT)
+
+
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn domain errors (storage down, damaged documents, bad settings ...) into
-    a one-line message on standard error and a non-zero exit.
-
-    Configuration errors found while the app is built are printed the same way
-    by :func:`gallery.serve_app`.
+    a one-line message on standard error and a non-zero exit (2 for a configuration
+    error, 1 for any other); print the storage warning of :func:`cli_app` first.
     """
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warning = current_app.extensions.pop(_WARNING, None)
+        if warning:
+            click.echo(f"gallery: warning: {warning}", err=True)
         try:
             return command(*args, **kwargs)
+        except ConfigError as err:
+            raise _config_failure(err.message) from err
         except GalleryError as err:
             raise click.ClickException(err.message) from err
 
     return wrapper
+
+
+def storage_warning(environ: Mapping[str, str], cwd: Path | None = None) -> str | None:
+    """Why a command with these settings may not see the gallery a server sees, if so.
+
+    The rule: a ``file://`` folder that does not exist yet was never used by a
+    server (the first start creates it), so the command would start a new,
+    empty gallery there; ``memory://`` keeps nothing once the command ends.
+    Buckets over the network are named by the settings alone, so nothing can be
+    told from here. Call it before the app is built: building it creates the folder.
+    """
+    from gallery.config import load_settings
+
+    try:
+        url = load_settings(environ)["storage"]
+    except ConfigError:
+        return None  # reported as an error when the app is built
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        return ("GALLERY_STORAGE=memory:// keeps nothing after this command; "
+                "no server will see what it does")
+    if scheme != "file":
+        return None
+    path = unquote(parts.netloc + parts.path) if parts.netloc else unquote(parts.path)
+    folder = ((cwd or Path.cwd()) / path).resolve()
+    if not path or folder.exists():
+        return None
+    if not environ.get("GALLERY_STORAGE", "").strip():
+        return (f"no GALLERY_STORAGE set: using ./data ({folder}), which does not exist yet; "
+                "a server started elsewhere may use another bucket")
+    return (f"GALLERY_STORAGE names {folder}, which does not exist yet: this command starts "
+            "a new, empty gallery there")
+
+
+def cli_app() -> Flask:
+    """:func:`gallery.create_app` for the command line (``gallery`` and ``flask --app app``).
+
+    A configuration error is one line on standard error and exit status
+    :data:`CONFIG_EXIT`.
+    """
+    from gallery import create_app
+
+    warning = storage_warning(os.environ)
+    try:
+        app = create_app()
+    except ConfigError as err:
+        raise SystemExit(_config_failure(err.message).exit_code) from None
+    if warning:
+        app.extensions[_WARNING] = warning
+    return app
+
+
+class _GalleryCommand(FlaskGroup):
+    """``flask --app app`` under the name ``gallery``: the ``gallery`` group's commands
+    (``doctor``, ``stats``, ``export`` ...) are also at the top (``gallery doctor``)."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name != "gallery":
+            group = super().get_command(ctx, "gallery")
+            if isinstance(group, click.Group):
+                command = group.get_command(ctx, name)
+        return command
+
+
+def main() -> None:
+    """The ``gallery`` command."""
+    _GalleryCommand(
+        name="gallery", create_app=cli_app, add_version_option=False,
+        help="Run the gallery's commands (the settings are the server's GALLERY_* variables).",
+    ).main(prog_name="gallery")
 
 
 def _read_password(password_stdin: bool) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gallery.errors import ConfigError
+from gallery.keys import check_prefix
 
 ENV_PREFIX = "GALLERY_"
 
@@ -115,14 +116,7 @@ def _parse_positive_float(raw: str) -> float:
 
 
 def _parse_prefix(raw: str) -> str:
-    prefix = raw.strip().strip("/")
-    if not prefix:
-        return ""
-    if any(part in ("", ".", "..") for part in prefix.split("/")) or any(
-        ord(c) < 32 for c in prefix
-    ):
-        raise ValueError("expected a path like 'gallery' or 'sites/photos'")
-    return prefix + "/"
+    return check_prefix(raw)
 
 
 def _parse_str(raw: str) -> str:
@@ -268,9 +262,9 @@ def load_settings(
         hints = []
         for name in unknown:
             close = difflib.get_close_matches(name, _BY_ENV, n=1)
-            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
-        known = ", ".join(sorted(_BY_ENV))
-        raise ConfigError(f"Unknown setting {', '.join(hints)}. Known settings: {known}.")
+            hints.append(f"{name} is not a setting (did you mean {close[0]}?)" if close
+                         else f"{name} is not a setting (README: Settings lists them)")
+        raise ConfigError("; ".join(hints))
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(setting.env)

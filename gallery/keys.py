@@ -2,6 +2,11 @@
 
 Keys never contain anything a user typed: image ids are UUIDs the app made,
 variant names come from a fixed list. ``GALLERY_PREFIX`` namespaces them all.
+Every key is in the storage port's alphabet (see
+:func:`gallery.storage.base.check_key`): segments of lower case letters,
+digits, ``.``, ``_`` and ``-``, not starting with ``.``, at most 128 characters,
+joined by ``/``; 512 characters in all, of which the prefix takes at most
+:data:`MAX_PREFIX`. New keys are plain lower case words and ids, so they fit.
 
 Layout under the prefix::
 
@@ -33,7 +38,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from gallery.storage.base import check_key
+from gallery.storage.base import SEGMENT, check_key
 
 _IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 _VARIANT = re.compile(r"^[a-z0-9]{1,16}$")
@@ -44,6 +49,27 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Audit keys count microseconds down from here (the year 5138), so newer sorts first.
 _AUDIT_END = 10**17
 _MICROSECOND = timedelta(microseconds=1)
+#: The longest ``GALLERY_PREFIX`` (its ``/`` included), leaving the rest of a key room.
+MAX_PREFIX = 256
+
+
+def check_prefix(text: str) -> str:
+    """``text`` as a key prefix: ``""``, or segments of the key alphabet joined and ended
+    by ``/`` (surrounding ``/`` and spaces are dropped first).
+
+    Raises:
+        ValueError: a segment is outside the alphabet, or the prefix is too long.
+    """
+    prefix = text.strip().strip("/")
+    if not prefix:
+        return ""
+    if len(prefix) >= MAX_PREFIX or not all(SEGMENT.fullmatch(p) for p in prefix.split("/")):
+        raise ValueError(
+            "expected lower case letters, digits, '.', '_' and '-' in parts joined by '/', "
+            f"not starting with '.', at most {MAX_PREFIX - 1} characters, such as 'gallery' "
+            "or 'sites/photos'"
+        )
+    return prefix + "/"
 
 
 def new_image_id() -> str:
@@ -76,6 +102,10 @@ class Keys:
     """Builds keys under one prefix (``""`` or ending with ``/``)."""
 
     prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.prefix and check_prefix(self.prefix) != self.prefix:
+            raise ValueError(f"not a key prefix: {self.prefix!r}")
 
     def _key(self, rest: str) -> str:
         return check_key(self.prefix + rest)

@@ -194,7 +194,12 @@ class MediaCache:
 
     def size(self) -> int:
         """Bytes the entries take now."""
-        total = 0
+        return self.usage()[1]
+
+    def usage(self) -> tuple[int, int]:
+        """How many entries there are now, and the bytes they take (files being filled
+        left out)."""
+        count = total = 0
         try:
             for entry in os.scandir(self.folder):
                 if not entry.name.startswith(TEMP_PREFIX):
@@ -202,9 +207,27 @@ class MediaCache:
                         total += entry.stat(follow_symlinks=False).st_size
                     except OSError:
                         continue
+                    count += 1
         except OSError:
-            return 0
-        return total
+            return 0, 0
+        return count, total
+
+    def check(self) -> None:
+        """Make sure entries can be written here: the folder is this user's alone, and a
+        file can be created, synced and removed in it.
+
+        Raises:
+            OSError: it cannot (the message says why).
+        """
+        if not self._prepare():
+            raise OSError(f"{self.folder} cannot be created, or others may read or change it")
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.folder)
+        try:
+            os.write(fd, b"probe")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(temp)
 
     # -- inside ---------------------------------------------------------------------------
 

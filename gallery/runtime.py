@@ -92,7 +92,8 @@ class Runtime:
             links=links,
             site=site,
             operations=Operations(storage, keys, images, accounts, audit, settings,
-                                  albums=albums, links=links, site=site),
+                                  albums=albums, links=links, site=site,
+                                  media_cache=media_cache),
             # Only backends over the network keep a local spare copy of the key.
             session_key=SharedSecretKey(
                 settings["secret_key"], storage, keys,

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def cli(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GALLERY_")}
     env |= {"GALLERY_STORAGE": f"file://{tmp_path / 'bucket'}", "GALLERY_SECRET_KEY": "cli-test"}
+    (tmp_path / "bucket").mkdir()  # as a server's first start leaves it: no warning
 
     def run(*args: str, stdin: str = "", extra_env: dict | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(

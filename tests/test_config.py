@@ -63,3 +63,11 @@ def test_overrides_win_and_are_checked():
     assert load_settings({}, {"visibility": "private"})["visibility"] == "private"
     with pytest.raises(ConfigError):
         load_settings({}, {"no_such": 1})
+
+
+@pytest.mark.parametrize("raw", ["Photos", "my gallery", "fotos/é", "a~b", ".hidden", "a/.b",
+                                 "100%", "x" * 256, "a//b"])
+def test_prefix_outside_the_key_alphabet_is_refused(raw):
+    with pytest.raises(ConfigError) as err:
+        load_settings({"GALLERY_PREFIX": raw})
+    assert "GALLERY_PREFIX" in err.value.message and "lower case letters" in err.value.message

@@ -435,6 +435,8 @@ class Catalog:
         self.max_bytes = max_bytes or model.MAX_SHARD_BYTES
         self._lock = threading.Lock()
         self._root: tuple[str, Root] | None = None
+        #: When a ``stat`` last found ``_root`` current (``time.monotonic()``).
+        self._root_checked_at = float("-inf")
         self._shards: OrderedDict[str, _Cached] = OrderedDict()
         self._located: OrderedDict[str, str] = OrderedDict()
         self._rows: dict[str, tuple[str, list[AdminRow]]] = {}
@@ -443,22 +445,29 @@ class Catalog:
 
     # -- the root ------------------------------------------------------------------
 
-    def read_root(self) -> tuple[Root | None, str | None]:
+    def read_root(self, max_age: float = 0.0) -> tuple[Root | None, str | None]:
         """The stored root and its version (``(None, None)``: no catalog yet).
 
         One ``stat``; the root is downloaded only when it changed. A format-1
-        index is upgraded first.
+        index is upgraded first. With ``max_age``, a root this process found
+        current at most that many seconds ago is answered without asking the
+        storage at all.
 
         Raises:
             DocumentDamaged: the root cannot be read.
             StorageUnavailable: the storage did not answer.
         """
+        cached = self._root
+        checked = time.monotonic()
+        if cached is not None and checked - self._root_checked_at < max_age:
+            return cached[1], cached[0]
         try:
             version = self.storage.stat(self.keys.index).version
         except ObjectNotFound:
             return None, None
         cached = self._root
         if cached is not None and cached[0] == version:
+            self._root_checked_at = checked
             return cached[1], version
         for _ in range(3):
             try:
@@ -471,17 +480,24 @@ class Catalog:
                 continue
             root = self._check(Root.parse, value, self.keys.index)
             self._root = (info.version, root)
+            self._root_checked_at = checked
             return root, info.version
         raise Conflict("The catalog is being upgraded; please try again.")
 
-    def view(self) -> CatalogView:
+    def view(self, *, max_age: float = 0.0) -> CatalogView:
         """The catalog for one request.
+
+        Args:
+            max_age: how old (in seconds) a root this process checked may be and
+                still be used without a ``stat`` (``0``: always check).
+                :data:`RECHECK_SECONDS` makes a view that, in the steady state,
+                needs no storage call at all: its shards are trusted as long.
 
         Raises:
             DocumentDamaged: the root cannot be read.
             StorageUnavailable: the storage did not answer.
         """
-        return CatalogView(self, self.read_root()[0])
+        return CatalogView(self, self.read_root(max_age)[0])
 
     def forget(self) -> None:
         """Drop every cached document (the next read downloads again)."""

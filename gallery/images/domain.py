@@ -10,6 +10,7 @@ from typing import Any
 
 from gallery.audit import AuditLog
 from gallery.catalog import Catalog, HashIndex
+from gallery.catalog.catalog import RECHECK_SECONDS
 from gallery.errors import Forbidden, NotFound
 from gallery.images.record import ImageRecord
 from gallery.images.results import Actor
@@ -42,9 +43,24 @@ class Domain:
         if self.audit is not None:
             self.audit.record(actor.username, action, target, **details)
 
-    def get(self, image_id: str) -> ImageRecord:
-        """Raises: NotFound, DocumentDamaged, StorageUnavailable."""
-        record = self.catalog.view().get(image_id)
+    def get(self, image_id: str, *, recent: bool = False) -> ImageRecord:
+        """The image's record from the catalog.
+
+        Args:
+            recent: a catalog this process checked in the last
+                :data:`~gallery.catalog.catalog.RECHECK_SECONDS` will do (no storage
+                call in the steady state); an image it does not hold is looked up
+                in the current catalog, so a new image is found at once, while a
+                deleted one may still be found for that long.
+
+        Raises:
+            NotFound, DocumentDamaged, StorageUnavailable.
+        """
+        record = None
+        if recent:
+            record = self.catalog.view(max_age=RECHECK_SECONDS).get(image_id)
+        if record is None:
+            record = self.catalog.view().get(image_id)
         if record is None:
             raise NotFound("There is no such image.")
         return record

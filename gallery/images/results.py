@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -49,6 +50,8 @@ class Media:
     size: int
     etag: str  # strong, with its quotes: '"<sha256>"'
     filename: str  # the name to offer when it is downloaded
+    #: When the image was uploaded: its bytes never change after that (``Last-Modified``).
+    modified: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,10 @@ from gallery.errors import BadRequest
 from gallery.images.results import Actor, ReindexReport
 from gallery.images.service import Images
 from gallery.keys import Keys
+from gallery.media_cache import MediaCache
 from gallery.operations.cleanup import Cleanup, CleanupReport, Found
 from gallery.operations.doctor import Check, run_checks
-from gallery.operations.stats import Stats, gather
+from gallery.operations.stats import CacheFigures, Stats, gather
 from gallery.operations.transfer import (
     ExportReport,
     ImportReport,
@@ -58,12 +60,16 @@ class Operations:
         albums: the albums (``None``: built over ``images``).
         links: the share links (``None``: built over the albums).
         site: the site's settings (``None``: built over the albums).
+        media_cache: the local copy of media from a bucket over the network (``None``:
+            there is none, on ``file://`` and ``memory://`` or with the cache off).
     """
 
     def __init__(self, storage: Storage, keys: Keys, images: Images, accounts: Accounts,
                  audit: AuditLog, settings: Mapping[str, Any], *,
                  albums: Albums | None = None, links: Links | None = None,
-                 site: SiteSettings | None = None) -> None:
+                 site: SiteSettings | None = None,
+                 media_cache: MediaCache | None = None) -> None:
+        self.media_cache = media_cache
         if albums is None:
             albums = Albums(storage, keys, images,
                             public_gallery=settings.get("visibility") == "public", audit=audit)
@@ -87,8 +93,13 @@ class Operations:
             StorageUnavailable: the storage did not answer.
         """
         rt = self
-        return gather(rt.storage, rt.keys, rt.images, rt.audit, now or utcnow(),
-                      rt.albums, rt.links)
+        figures = gather(rt.storage, rt.keys, rt.images, rt.audit, now or utcnow(),
+                         rt.albums, rt.links)
+        if rt.media_cache is None:
+            return figures
+        entries, size = rt.media_cache.usage()
+        return replace(figures, cache=CacheFigures(str(rt.media_cache.folder), entries, size,
+                                                   rt.media_cache.budget))
 
     def reindex(self, *, actor: str) -> ReindexReport:
         """Rebuild the catalog from the bucket alone (see :func:`gallery.images.repair.reindex`).

@@ -256,6 +256,30 @@ def check_space(rt: Operations) -> str:
     return f"{human_size(headroom)} free for images"
 
 
+def _entries(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
+
+
+def check_media_cache(rt: Operations) -> str:
+    cache = rt.media_cache
+    if cache is None:
+        if rt.storage.scheme in ("file", "memory"):
+            return f"not needed: {rt.storage.scheme}:// serves its own files"
+        return "off (GALLERY_CACHE_BYTES=0): every media request reads the bucket"
+    try:
+        cache.check()
+    except OSError as err:
+        raise Problem(
+            f"The media cache cannot be written in {cache.folder}: {err}. Media are then "
+            "read from the bucket on every request.",
+            "Set GALLERY_CACHE_DIR to a folder this user owns and others may not read or "
+            "write, or GALLERY_CACHE_BYTES=0 to go without.",
+        ) from err
+    entries, size = cache.usage()
+    return (f"{cache.folder} is writable; {_entries(entries)}, {human_size(size)} of at most "
+            f"{human_size(cache.budget)}")
+
+
 def check_users(rt: Operations) -> str:
     try:
         users = rt.accounts.list_users()
@@ -338,6 +362,7 @@ CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
     ("libmagic", check_libmagic, _LIBMAGIC_FIX),
     ("image codecs", check_codecs, None),
     ("free space", check_space, None),
+    ("media cache", check_media_cache, None),
     ("catalog", check_index, REINDEX_FIX),
     ("meta.json", check_meta, None),
     ("albums and links", check_albums, None),
@@ -350,7 +375,7 @@ CHECKS: tuple[tuple[str, Callable[[Operations], str], str | None], ...] = (
 
 
 #: Checks that need nothing from the storage: they run even while it is away.
-OFFLINE_CHECKS = frozenset({"configuration", "libmagic", "image codecs"})
+OFFLINE_CHECKS = frozenset({"configuration", "libmagic", "image codecs", "media cache"})
 
 
 def run_checks(rt: Operations) -> list[Check]:

@@ -23,6 +23,27 @@ LARGEST = 10
 
 
 @dataclass(frozen=True, slots=True)
+class CacheFigures:
+    """The media cache of this machine (see :mod:`gallery.media_cache`).
+
+    Attributes:
+        folder: where its entries are.
+        entries: how many originals and thumbnails it holds.
+        bytes: what they take.
+        budget: the most it keeps (``GALLERY_CACHE_BYTES``).
+    """
+
+    folder: str
+    entries: int
+    bytes: int
+    budget: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"folder": self.folder, "entries": self.entries, "bytes": self.bytes,
+                "budget": self.budget}
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """What the admin overview and ``gallery stats`` show.
 
@@ -42,6 +63,7 @@ class Stats:
         images_in_albums: images of the gallery that are in at least one album.
         links: share links by state (:data:`LINK_STATES`, each always present).
         damaged: keys of album and link documents that cannot be read (not counted).
+        cache: this machine's media cache, where there is one.
     """
 
     image_count: int
@@ -58,6 +80,7 @@ class Stats:
     images_in_albums: int = 0
     links: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LINK_STATES, 0))
     damaged: list[str] = field(default_factory=list)
+    cache: CacheFigures | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -86,6 +109,11 @@ class Stats:
             if count or state != "album deleted"))
         if self.damaged:
             out.append(f"Damaged, not counted (run `gallery doctor`): {', '.join(self.damaged)}")
+        if self.cache is not None:
+            count = self.cache.entries
+            out.append(f"Media cache: {count} {'entry' if count == 1 else 'entries'}, "
+                       f"{self.cache.bytes} bytes "
+                       f"of at most {self.cache.budget}, in {self.cache.folder}")
         out.append(f"Index version: {self.index_version or 'none yet'}; "
                    f"last rebuilt: {self.last_rebuild or 'never'}")
         out += [f"Large: {record['id']}  {record['size']} bytes  {record['filename']}"
@@ -112,6 +140,7 @@ class Stats:
             "links": dict(self.links),
             "link_count": self.link_count,
             "damaged": list(self.damaged),
+            "cache": self.cache.to_json() if self.cache is not None else None,
         }
 
 

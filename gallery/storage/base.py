@@ -6,13 +6,18 @@ only ever talks to this interface.
 
 Semantics every backend keeps:
 
-* Keys are non-empty UTF-8 strings of at most 1024 bytes, checked by
-  :func:`check_key`; they are built by :mod:`gallery.keys`, never from input.
+* Keys are built by :mod:`gallery.keys`, never from input, from a small
+  alphabet that every backend and filesystem stores as it is: segments of
+  ``a-z 0-9 . _ -`` (not starting with ``.``, at most 128 characters) joined
+  by ``/``, at most 512 characters in all. :func:`check_key` refuses anything
+  else, so no backend escapes or encodes a key.
 * ``version`` is an opaque token that changes on every write of a key
   (GCS generation; a counter on the file and memory backends), except on
   ``s3``, whose version is the ETag: the MD5 of the bytes, which writing the
   same bytes again keeps.
-* Listings are in lexicographic order of the UTF-8 bytes of the key. Their
+* Listings are in byte order of the key (SeaweedFS lists a folder's keys
+  right after the folder's name, before a sibling such as ``a-b`` or ``a.b``
+  of a folder ``a/``; the gallery's own keys never meet that case). Their
   items carry every field of :class:`ObjectInfo`, except that ``content_type``
   is ``""`` where the service's listings do not say it (S3): ``stat`` has it.
 * Conditional writes: ``if_absent=True`` creates only; ``if_version=V``
@@ -38,7 +43,10 @@ from typing import BinaryIO
 from gallery.errors import BadRequest, ObjectNotFound
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-MAX_KEY_BYTES = 1024
+MAX_KEY_BYTES = 512
+"""The longest key (its characters are ASCII, so bytes and characters agree)."""
+MAX_SEGMENT = 128
+"""The longest part of a key between two ``/`` (file names stop at 255 bytes)."""
 CHUNK_SIZE = 256 * 1024
 
 
@@ -62,32 +70,35 @@ class ListPage:
 
 
 class InvalidKey(BadRequest):
-    """A key that no backend accepts (empty, too long, control characters...)."""
+    """A key outside the alphabet every backend stores as it is."""
 
     code = "invalid_key"
 
 
-_FORBIDDEN_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
-"""Control characters and lone surrogates (a key is checked on every media request)."""
+SEGMENT = re.compile(r"[a-z0-9_-][a-z0-9._-]{0,127}")
+"""One part of a key between two ``/``: lower case letters, digits, ``.``, ``_`` and ``-``,
+not starting with ``.`` (so never ``.`` or ``..``, nor a hidden file)."""
+
+_KEY = re.compile(r"(?:[a-z0-9_-][a-z0-9._-]{0,127}/)*[a-z0-9_-][a-z0-9._-]{0,127}")
 
 
 def check_key(key: str) -> str:
-    """Return ``key`` if every backend can store it, else raise :class:`InvalidKey`.
+    """Return ``key`` if it is in the key alphabet, else raise :class:`InvalidKey`.
 
-    Rejected: non-strings, empty keys, keys over 1024 UTF-8 bytes, control
-    characters, a leading ``/``, empty segments (``a//b``) and ``.`` or ``..``
-    segments.
+    Allowed: segments matching :data:`SEGMENT` joined by single ``/``, at most
+    :data:`MAX_KEY_BYTES` characters in all. Everything else (upper case, spaces,
+    other scripts, ``%``, ``~``, empty, ``.`` or ``..`` segments, a leading or
+    trailing ``/``) is refused.
+
+    Raises:
+        InvalidKey: ``key`` is not such a string.
     """
-    if not isinstance(key, str) or not key:
-        raise InvalidKey("An object key must be a non-empty string.")
-    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise InvalidKey("An object key must be at most 1024 bytes.")
-    if _FORBIDDEN_CHARACTERS.search(key):
-        raise InvalidKey("An object key must not contain control characters.")
-    if key.startswith("/") or key.endswith("/"):
-        raise InvalidKey("An object key must not start or end with '/'.")
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise InvalidKey("An object key must not contain empty, '.' or '..' segments.")
+    if not isinstance(key, str) or len(key) > MAX_KEY_BYTES or not _KEY.fullmatch(key):
+        raise InvalidKey(
+            f"{key!r:.80} is not an object key: keys are segments of a-z, 0-9, '.', '_' and '-' "
+            f"(not starting with '.', at most {MAX_SEGMENT} characters) joined by '/', at most "
+            f"{MAX_KEY_BYTES} characters in all."
+        )
     return key
 
 
@@ -169,14 +180,6 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def copy(self, src: str, dst: str) -> ObjectInfo:
-        """Copy ``src`` to ``dst`` (content type kept), replacing ``dst``.
-
-        Raises:
-            ObjectNotFound: ``src`` does not exist.
-        """
-
-    @abc.abstractmethod
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Delete ``key``.
 
@@ -203,17 +206,6 @@ class Storage(abc.ABC):
         return self.read(key)[0]
 
     @abc.abstractmethod
-    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
-        """``length`` bytes from offset ``start`` (to the end when ``None``).
-
-        A range past the end yields the bytes that exist (possibly none).
-
-        Raises:
-            ObjectNotFound: no such object.
-            ValueError: negative ``start`` or ``length``.
-        """
-
-    @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
         """A readable (and, where possible, seekable) stream; the caller closes it.
 
@@ -222,12 +214,6 @@ class Storage(abc.ABC):
         Raises:
             ObjectNotFound: no such object.
         """
-
-    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """The object's bytes in chunks, streamed."""
-        with self.open(key) as stream:
-            while chunk := stream.read(chunk_size):
-                yield chunk
 
     @abc.abstractmethod
     def stat(self, key: str) -> ObjectInfo:
@@ -325,12 +311,6 @@ def check_conditions(if_absent: bool, if_version: str | None) -> None:
     """Reject contradictory preconditions."""
     if if_absent and if_version is not None:
         raise ValueError("Give either if_absent or if_version, not both.")
-
-
-def check_range(start: int, length: int | None) -> None:
-    """Reject negative ranges."""
-    if start < 0 or (length is not None and length < 0):
-        raise ValueError("A range needs a non-negative start and length.")
 
 
 def check_page_size(page_size: int) -> None:

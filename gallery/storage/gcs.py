@@ -55,7 +55,6 @@ from gallery.storage.base import (
     check_conditions,
     check_key,
     check_page_size,
-    check_range,
     rewindable,
 )
 from gallery.storage.retry import RetryPolicy, call_with_retry
@@ -547,24 +546,6 @@ class GCSStorage(Storage):
         )
 
     @_one_call
-    def copy(self, src: str, dst: str) -> ObjectInfo:
-        check_key(src)
-        check_key(dst)
-
-        def attempt(_: int) -> ObjectInfo:
-            source, target = self._blob(src), self._blob(dst)
-            token: str | None = None
-            while True:  # large objects take several rewrite calls
-                token, _done, _total = target.rewrite(
-                    source, token=token, timeout=self._request_timeout(), retry=None
-                )
-                if token is None:
-                    return self._info(target, dst)
-
-        # A 404 on a copy is about the source: the target is being written.
-        return self._call(attempt, src)
-
-    @_one_call
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         check_key(key)
         maybe_deleted = False
@@ -620,33 +601,6 @@ class GCSStorage(Storage):
             except ObjectNotFound:
                 continue  # replaced since the download: try again for exact metadata
         return data, info
-
-    @_one_call
-    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
-        check_key(key)
-        check_range(start, length)
-        if length == 0:
-            self.stat(key)
-            return b""
-        end = None if length is None else start + length - 1
-
-        def attempt(_: int) -> bytes:
-            from google.api_core import exceptions as api_errors
-
-            try:
-                return bytes(
-                    self._blob(key).download_as_bytes(
-                        start=start or None,
-                        end=end,
-                        timeout=self._request_timeout(),
-                        retry=None,
-                        checksum=None,
-                    )
-                )
-            except api_errors.RequestRangeNotSatisfiable:
-                return b""  # the object exists and ends before ``start``
-
-        return self._call(attempt, key)
 
     @_one_call
     def open(self, key: str) -> BinaryIO:

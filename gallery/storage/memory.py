@@ -20,7 +20,6 @@ from gallery.storage.base import (
     check_conditions,
     check_key,
     check_page_size,
-    check_range,
 )
 
 
@@ -78,11 +77,6 @@ class MemoryStorage(Storage):
             self._objects[key] = _Entry(payload, info)
             return info
 
-    def copy(self, src: str, dst: str) -> ObjectInfo:
-        check_key(dst)
-        entry = self._entry(src)
-        return self.put(dst, entry.data, content_type=entry.info.content_type)
-
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         check_key(key)
         with self._lock:
@@ -92,11 +86,6 @@ class MemoryStorage(Storage):
     def read(self, key: str) -> tuple[bytes, ObjectInfo]:
         entry = self._entry(key)
         return entry.data, entry.info
-
-    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
-        check_range(start, length)
-        data = self._entry(key).data
-        return data[start:] if length is None else data[start : start + length]
 
     def open(self, key: str) -> BinaryIO:
         return io.BytesIO(self._entry(key).data)

@@ -78,7 +78,6 @@ from gallery.storage.base import (
     check_conditions,
     check_key,
     check_page_size,
-    check_range,
     rewindable,
 )
 from gallery.storage.retry import RetryPolicy, call_with_retry
@@ -685,28 +684,6 @@ class S3Storage(Storage):
         )
 
     @_one_call
-    def copy(self, src: str, dst: str) -> ObjectInfo:
-        """Copy within the bucket on the server (``CopyObject``: up to 5 GiB)."""
-        check_key(src)
-        check_key(dst)
-
-        def attempt(_: int) -> str:
-            answer = self._client.copy_object(
-                Bucket=self.bucket, Key=dst, CopySource={"Bucket": self.bucket, "Key": src},
-                MetadataDirective="COPY",
-            )
-            return _etag(answer.get("CopyObjectResult", {}).get("ETag"))
-
-        # A 404 on a copy is about the source: the target is being written.
-        etag = self._call(attempt, src)
-        try:
-            return self._info(dst, self._head(dst, etag))
-        except (ObjectNotFound, PreconditionFailed):  # replaced or deleted already
-            source = self.stat(src)
-            return replace(source, key=dst, version=etag or source.version,
-                           updated=datetime.now(UTC))
-
-    @_one_call
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         """Delete ``key``; S3 answers a delete of a missing key as a success, so a
         ``HeadObject`` first tells whether it was there (unless ``missing_ok``)."""
@@ -730,30 +707,6 @@ class S3Storage(Storage):
             with answer["Body"] as body:
                 data = body.read()
             return data, self._info(key, answer)
-
-        return self._call(attempt, key)
-
-    @_one_call
-    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
-        check_key(key)
-        check_range(start, length)
-        if length == 0:
-            self.stat(key)
-            return b""
-        end = "" if length is None else str(start + length - 1)
-
-        def attempt(_: int) -> bytes:
-            from botocore.exceptions import ClientError
-
-            try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=key,
-                                                 Range=f"bytes={start}-{end}")
-            except ClientError as err:
-                if _status(err) == 416 or _code(err) == "InvalidRange":
-                    return b""  # the object exists and ends before ``start``
-                raise
-            with answer["Body"] as body:
-                return bytes(body.read())
 
         return self._call(attempt, key)
 

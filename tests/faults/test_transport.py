@@ -25,14 +25,11 @@ BROKEN = ["refuse", "reset_before", "reset_during", "cut"]
 CALLS: dict[str, Callable[[GCSStorage], Any]] = {
     "stat": lambda s: s.stat("doc.json"),
     "read": lambda s: s.read("doc.json"),
-    "get_range": lambda s: s.get_range("doc.json", 2, 5),
     "open": lambda s: s.open("doc.json").read(),
-    "iter_chunks": lambda s: b"".join(s.iter_chunks("doc.json")),
     "put": lambda s: s.put("other.json", b"{}", content_type="application/json"),
     "put_if_absent": lambda s: s.put("new.json", b"{}", if_absent=True),
     "delete": lambda s: s.delete("doc.json"),
     "list": lambda s: s.list_page(""),
-    "copy": lambda s: s.copy("doc.json", "copy.json"),
 }
 
 

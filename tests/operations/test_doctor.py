@@ -25,8 +25,8 @@ def test_a_healthy_gallery_passes_every_check(healthy):
     checks = healthy.operations.doctor()
     assert [c.name for c in checks] == [
         "configuration", "storage reachable", "storage writable", "conditional writes",
-        "libmagic", "image codecs", "free space", "catalog", "meta.json", "albums and links",
-        "site settings",
+        "libmagic", "image codecs", "free space", "media cache", "catalog", "meta.json",
+        "albums and links", "site settings",
         "accounts", "admin account",
     ]
     failed = [c for c in checks if not c.ok]

@@ -35,17 +35,11 @@ class IgnoresConditions(Storage):
             if_version=None if "if_version" in self.ignore else if_version,
         )
 
-    def copy(self, src: str, dst: str) -> ObjectInfo:
-        return self.inner.copy(src, dst)
-
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         self.inner.delete(key, missing_ok=missing_ok)
 
     def read(self, key: str) -> tuple[bytes, ObjectInfo]:
         return self.inner.read(key)
-
-    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
-        return self.inner.get_range(key, start, length)
 
     def open(self, key: str):  # type: ignore[no-untyped-def]
         return self.inner.open(key)

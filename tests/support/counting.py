@@ -47,10 +47,6 @@ class CountingStorage(Storage):
         return self.inner.put(key, data, content_type=content_type, if_absent=if_absent,
                               if_version=if_version)
 
-    def copy(self, src: str, dst: str) -> ObjectInfo:
-        self._note("copy", dst)
-        return self.inner.copy(src, dst)
-
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         self._note("delete", key)
         self.inner.delete(key, missing_ok=missing_ok)
@@ -58,10 +54,6 @@ class CountingStorage(Storage):
     def read(self, key: str) -> tuple[bytes, ObjectInfo]:
         self._note("read", key)
         return self.inner.read(key)
-
-    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
-        self._note("read", key)
-        return self.inner.get_range(key, start, length)
 
     def open(self, key: str) -> BinaryIO:
         self._note("open", key)

@@ -10,8 +10,8 @@
     # the write happens, then its answer is "lost": what a timeout after commit looks like
 
 Only the port's primitive operations are scheduled (:data:`OPERATIONS`);
-``get``, ``exists``, ``list`` and ``iter_chunks`` go through ``read``,
-``stat``, ``list_page`` and ``open`` respectively, as the port's defaults do.
+``get``, ``exists`` and ``list`` go through ``read``, ``stat`` and
+``list_page`` respectively, as the port's defaults do.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from gallery.errors import StorageUnavailable
 from gallery.storage.base import DEFAULT_CONTENT_TYPE, Data, ListPage, ObjectInfo, Storage
 
 OPERATIONS = frozenset(
-    {"put", "copy", "delete", "read", "get_range", "open", "stat", "list_page", "local_path"}
+    {"put", "delete", "read", "open", "stat", "list_page", "local_path"}
 )
-_DERIVED = {"get": "read", "exists": "stat", "list": "list_page", "iter_chunks": "open"}
+_DERIVED = {"get": "read", "exists": "stat", "list": "list_page"}
 
 #: Decides per call whether it is affected: ``(operation, key or prefix) -> bool``.
 Schedule = Callable[[str, str], bool]
@@ -163,19 +163,11 @@ class FaultyStorage(Storage):
             ),
         )
 
-    def copy(self, src: str, dst: str) -> ObjectInfo:
-        return self._call("copy", src, lambda: self.inner.copy(src, dst))  # type: ignore[return-value]
-
     def delete(self, key: str, *, missing_ok: bool = False) -> None:
         self._call("delete", key, lambda: self.inner.delete(key, missing_ok=missing_ok))
 
     def read(self, key: str) -> tuple[bytes, ObjectInfo]:
         return self._call("read", key, lambda: self.inner.read(key))  # type: ignore[return-value]
-
-    def get_range(self, key: str, start: int, length: int | None = None) -> bytes:
-        return self._call(  # type: ignore[return-value]
-            "get_range", key, lambda: self.inner.get_range(key, start, length)
-        )
 
     def open(self, key: str) -> BinaryIO:
         return self._call("open", key, lambda: self.inner.open(key))  # type: ignore[return-value]

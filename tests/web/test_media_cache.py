@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 import pytest
 import requests
 
+from gallery.catalog.catalog import RECHECK_SECONDS
 from gallery.config import load_settings
 from gallery.errors import ConfigError, StorageUnavailable
 from gallery.images.results import Actor
@@ -152,6 +153,79 @@ def test_second_request_is_served_from_the_cache(gallery, bucket, cache_dir) -> 
     revalidated = requests.get(f"{url}/media/{image_id}",
                                headers={"If-None-Match": original.etag}, timeout=30)
     assert revalidated.status_code == 304
+
+
+def test_in_the_steady_state_a_hit_and_a_revalidation_ask_the_bucket_nothing(
+        gallery, bucket, cache_dir) -> None:
+    runtime, url = gallery
+    image_id, data = upload(runtime)
+    original = get(f"{url}/media/{image_id}", cache_dir)
+    small = get(f"{url}/media/{image_id}/sm", cache_dir)
+    modified = original.headers["Last-Modified"]
+    assert small.headers["Last-Modified"] == modified  # the upload time, from the catalog
+
+    bucket.reset()
+    assert requests.get(f"{url}/media/{image_id}", timeout=30).content == data
+    assert requests.get(f"{url}/media/{image_id}/sm", timeout=30).content == small.content
+    for headers in ({"If-None-Match": original.headers["ETag"]},
+                    {"If-Modified-Since": modified},
+                    {"If-None-Match": small.headers["ETag"]}):
+        path = "/sm" if headers.get("If-None-Match") == small.headers["ETag"] else ""
+        unchanged = requests.get(f"{url}/media/{image_id}{path}", headers=headers, timeout=30)
+        assert unchanged.status_code == 304, headers
+        assert unchanged.headers["ETag"] in (original.headers["ETag"], small.headers["ETag"])
+    assert bucket.keys == []  # not a stat, not a read: the catalog was checked just now
+
+    # An If-None-Match that does not match wins over a matching If-Modified-Since.
+    stale = requests.get(f"{url}/media/{image_id}", timeout=30,
+                         headers={"If-None-Match": '"other"', "If-Modified-Since": modified})
+    assert stale.status_code == 200 and stale.content == data
+
+    # Once the recheck interval is over, the catalog's root and shard are checked
+    # (a stat each), and the bytes still come from the cache.
+    time.sleep(RECHECK_SECONDS + 0.1)
+    bucket.reset()
+    assert requests.get(f"{url}/media/{image_id}", timeout=30).content == data
+    assert sorted(op for op, _ in bucket.keys) == ["stat", "stat"]
+
+
+def test_another_instance_stops_serving_a_deleted_image_within_the_recheck_interval(
+        gallery, bucket, tmp_path) -> None:
+    runtime, url = gallery
+    image_id, data = upload(runtime)
+    other_cache = tmp_path / "other-cache"
+    elsewhere = build_app(bucket, cache_dir=str(other_cache))
+    with serve(elsewhere) as other_url:
+        assert get(f"{other_url}/media/{image_id}", other_cache).content == data
+        runtime.images.delete(image_id, actor=ADMIN)
+        deleted = time.monotonic()
+        assert requests.get(f"{url}/media/{image_id}", timeout=30).status_code == 404
+        while (status := requests.get(f"{other_url}/media/{image_id}",
+                                      timeout=30).status_code) == 200:
+            assert time.monotonic() - deleted < RECHECK_SECONDS + 1.5
+            time.sleep(0.05)
+        assert status == 404
+
+
+def test_doctor_and_stats_describe_the_cache(gallery, cache_dir) -> None:
+    runtime, url = gallery
+    image_id, data = upload(runtime)
+    get(f"{url}/media/{image_id}", cache_dir)
+    check = next(c for c in runtime.operations.doctor() if c.name == "media cache")
+    assert check.ok, check.message
+    assert str(cache_dir) in check.message and "1 entry," in check.message
+    figures = runtime.operations.stats()
+    assert figures.cache is not None
+    assert (figures.cache.entries, figures.cache.bytes) == (1, len(data))
+    assert f"Media cache: 1 entry, {len(data)} bytes of at most 512000000" in figures.lines()[
+        [line.startswith("Media cache") for line in figures.lines()].index(True)]
+    assert figures.to_json()["cache"]["folder"] == str(cache_dir)
+
+    cache_dir.chmod(0o755)  # others may read it: not used, and doctor says why
+    runtime.media_cache._ready = False
+    check = next(c for c in runtime.operations.doctor() if c.name == "media cache")
+    assert not check.ok and "GALLERY_CACHE_DIR" in (check.fix or "")
+    cache_dir.chmod(0o700)
 
 
 def test_ranges_are_answered_from_the_cache(gallery, bucket, cache_dir) -> None:
