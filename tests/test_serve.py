@@ -108,8 +108,8 @@ def serve(tmp_path) -> Iterator[Callable[..., Served]]:
             try:
                 if requests.get(served.base + "/healthz", timeout=2).status_code == 200:
                     return served
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or a worker still importing the app
             time.sleep(0.1)
         pytest.fail(f"gunicorn did not answer /healthz within {BOOT_TIMEOUT:.0f} s:\n"
                     f"{served.output()}")
