@@ -45,6 +45,7 @@ from gallery.images.record import (
 )
 from gallery.images.results import UploadResult
 from gallery.images.store import Damaged
+from gallery.images.titles import default_title
 from gallery.imaging import ProcessedImage, process_upload
 from gallery.keys import is_image_id, new_image_id
 from gallery.names import FALLBACK_NAME, sanitize_filename
@@ -77,7 +78,6 @@ def new_record(d: Domain, image_id: str, processed: ProcessedImage, filename: st
     extension = processed.extension.lstrip(".").lower()
     if name == FALLBACK_NAME and extension:
         name = f"{name}.{extension}"
-    stem = name.rpartition(".")[0] or name
     return ImageRecord(
         id=image_id,
         filename=name,
@@ -91,7 +91,7 @@ def new_record(d: Domain, image_id: str, processed: ProcessedImage, filename: st
         else None,
         created_at=format_timestamp(d.clock()),
         uploaded_by=uploaded_by,
-        title=texts.get("title", stem[:MAX_TITLE]),
+        title=texts.get("title", default_title(name, processed.taken_at)[:MAX_TITLE]),
         description=texts.get("description", ""),
         tags=texts.get("tags", ()),
         frames=processed.frames,

@@ -80,7 +80,7 @@ class LinkView:
         width, height = self.size_of(image, "lg")
         return {
             "data-id": image["id"],
-            "data-title": label(image),
+            "data-title": label(image, self.link.show_details),
             "data-lg": self.thumb(image, "lg"),
             "data-lg-width": str(width),
             "data-lg-height": str(height),
@@ -165,7 +165,7 @@ def open_graph(opened: Opened, url: str, *, title: str, description: str,
         tags["og:image:type"] = "image/webp"
         tags["og:image:width"] = str(variant.get("w", ""))
         tags["og:image:height"] = str(variant.get("h", ""))
-        tags["og:image:alt"] = label(picture)
+        tags["og:image:alt"] = label(picture, opened.link.show_details)
     return tags
 
 
