@@ -182,6 +182,14 @@ def display_time(stamp: str) -> str:
     return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else ""
 
 
+def display_taken(stamp: str | None) -> str:
+    """A date taken as the camera's clock showed it, with its offset where known:
+    ``2023-04-01 14:05 +09:00`` (never converted, never called UTC)."""
+    if not stamp:
+        return ""
+    return f"{stamp[:16].replace('T', ' ')}{' ' + stamp[19:] if stamp[19:] else ''}"
+
+
 def variant_url(image: dict[str, Any], name: str) -> str:
     """The URL of thumbnail ``name``, or of the original when that thumbnail is missing."""
     if name in image.get("variants", {}):
