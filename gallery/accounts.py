@@ -13,6 +13,7 @@ Stored shape::
                                 "disabled": false,
                                 "session_version": 1,
                                 "uid": "<32 hex digits, random, never reused>",
+                                "display_name": "Grandma Rose",  (optional)
                                 "sessions": {"<session id>": {"created_at": "..."}}}},
       "tokens": {"<token id>": {"username": "...", "label": "...",
                                 "secret_sha256": "<hex>",
@@ -33,6 +34,11 @@ random and made anew for every account created, so a deleted account's
 sessions never come back with a new account of the same name. Records written
 before sessions were listed (no ``uid``, no ``sessions``) still open; they get
 a ``uid`` on their next sign-in, and their old cookies no longer sign in.
+
+``display_name`` is what visitors see instead of the username (which signs in
+and is never shown publicly): Unicode letters, spaces, apostrophes, hyphens
+and dots, 1 to 60 characters. Records without one (every record written
+before it existed) have none.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +70,7 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_USERNAME_LENGTH = 40
 MAX_LABEL_LENGTH = 100
+MAX_DISPLAY_NAME_LENGTH = 60
 TOKEN_PREFIX = "gal"
 #: ``last_used_at`` of a token is written at most this often.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -77,6 +85,9 @@ _TOKEN_SECRET = re.compile(r"[A-Za-z0-9_-]{43,128}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _UID = re.compile(r"[0-9a-f]{32}")
 _SESSION_KEY = re.compile(r"[A-Za-z0-9_-]{32}")
+#: Punctuation a display name may hold besides letters and spaces: apostrophes, hyphens, dots.
+#: Zero-width (non-)joiners are part of how Persian, Indic and other scripts are written.
+_NAME_PUNCTUATION = frozenset("'’‘ʼ-‐‑.\u200c\u200d")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
@@ -112,6 +123,40 @@ def normalize_username(username: str) -> str | None:
     return name if _USERNAME.fullmatch(name) else None
 
 
+def clean_display_name(value: object) -> str:
+    """A display name as it is kept: NFC, trimmed, each run of spaces made one space;
+    ``""`` for none.
+
+    Letters of every script are allowed (with their combining marks), spaces,
+    apostrophes, hyphens and dots; at most :data:`MAX_DISPLAY_NAME_LENGTH`
+    characters.
+
+    Raises:
+        BadRequest: with a message for people: not text, too long, control
+            characters, or characters other than those.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest("A display name must be text.")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _NAME_PUNCTUATION
+           for c in value):
+        raise BadRequest("A display name must not contain control characters.")
+    name = " ".join(unicodedata.normalize("NFC", value).split())
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        raise BadRequest(f"A display name can have at most {MAX_DISPLAY_NAME_LENGTH} characters "
+                         f"(this one has {len(name)}).")
+    wrong = sorted({c for c in name if not (c == " " or c in _NAME_PUNCTUATION
+                                            or unicodedata.category(c)[0] in "LM")})
+    if wrong:
+        shown = " ".join(repr(c) for c in wrong[:5])
+        raise BadRequest("A display name holds letters, spaces, apostrophes, hyphens and dots "
+                         f"only; not {shown}.")
+    if name and not any(unicodedata.category(c)[0] == "L" for c in name):
+        raise BadRequest("A display name needs at least one letter.")
+    return name
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """One account.
@@ -130,6 +175,8 @@ class User:
     session_version: int = 1
     uid: str = ""
     sessions: int = field(default=0, compare=False)
+    #: What visitors see instead of the username; ``""`` when none is set.
+    display_name: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -189,6 +236,9 @@ def _check_document(value: Any) -> dict[str, Any]:
         _require(type(version) is int and version >= 1, f"user {name!r} has a bad session_version")
         uid = record.get("uid", "0" * 32)
         _require(isinstance(uid, str) and bool(_UID.fullmatch(uid)), f"user {name!r} has a bad uid")
+        shown = record.get("display_name", "")
+        _require(isinstance(shown, str) and len(shown) <= MAX_DISPLAY_NAME_LENGTH,
+                 f"user {name!r} has a bad display_name")
         sessions = record.get("sessions", {})
         _require(isinstance(sessions, dict), f"user {name!r} has bad sessions")
         for sid, session in sessions.items():
@@ -227,6 +277,7 @@ def _user(name: str, record: dict[str, Any]) -> User:
         session_version=record["session_version"],
         uid=record.get("uid", ""),
         sessions=len(record.get("sessions", {})),
+        display_name=record.get("display_name", ""),
     )
 
 
@@ -493,23 +544,27 @@ class Accounts:
             "sessions": {},
         }
 
-    def create_user(self, username: str, password: str, role: str) -> User:
-        """Create an account.
+    def create_user(self, username: str, password: str, role: str,
+                    display_name: str = "") -> User:
+        """Create an account, with a display name or none (``""``).
 
         Raises:
-            BadRequest: the username, password or role is not valid.
+            BadRequest: the username, password, role or display name is not valid.
             Conflict: a user with that name exists (or too many concurrent changes).
             DocumentDamaged: ``users.json`` is damaged.
             StorageUnavailable: the storage did not answer.
         """
         name = _valid_username(username)
         _valid_role(role)
+        shown = clean_display_name(display_name)
         password_hash = self._hash(_valid_password(password))
 
         def mutate(doc: dict[str, Any]) -> User:
             if name in doc["users"]:
                 raise Conflict(f"A user named {name!r} already exists.")
             record = self._new_record(role, password_hash)  # a fresh uid on every attempt
+            if shown:
+                record["display_name"] = shown
             doc["users"][name] = record
             return _user(name, record)
 
@@ -601,6 +656,38 @@ class Accounts:
             return _user(name, record)
 
         return self._change(username, change)
+
+    def set_display_name(self, username: str, display_name: str) -> User:
+        """Set (or with ``""``, remove) an account's display name; sessions stay open.
+
+        Raises:
+            BadRequest: the display name is not valid (see :func:`clean_display_name`).
+            NotFound: no such user.
+            DocumentDamaged: ``users.json`` is damaged.
+            StorageUnavailable: the storage did not answer.
+        """
+        shown = clean_display_name(display_name)
+
+        def change(name: str, record: dict[str, Any], doc: dict[str, Any]) -> Any:
+            if record.get("display_name", "") == shown:
+                return Unchanged(_user(name, record))
+            if shown:
+                record["display_name"] = shown
+            else:
+                record.pop("display_name", None)
+            return _user(name, record)
+
+        return self._change(username, change)
+
+    def display_names(self) -> dict[str, str]:
+        """The display name of every account that has one, by username.
+
+        Raises:
+            DocumentDamaged: ``users.json`` is damaged.
+            StorageUnavailable: the storage did not answer.
+        """
+        return {name: record["display_name"] for name, record in self._users().items()
+                if record.get("display_name")}
 
     def set_password(self, username: str, password: str) -> User:
         """Replace an account's password; its sessions end.

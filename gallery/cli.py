@@ -171,13 +171,36 @@ def _read_password(password_stdin: bool) -> str:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="uploader", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--display-name", default="",
+              help="What visitors see instead of NAME, e.g. \"Grandma Rose\".")
 @one_line_errors
-def users_create(name: str, role: str, password_stdin: bool) -> None:
-    """Create a user NAME with a role."""
+def users_create(name: str, role: str, password_stdin: bool, display_name: str) -> None:
+    """Create a user NAME with a role (and a display name)."""
+    from gallery.accounts import clean_display_name
+
     runtime = _runtime()
-    user = runtime.accounts.create_user(name, _read_password(password_stdin), role)
-    runtime.audit.record(CLI_ACTOR, "user.create", user.username, role=user.role)
-    click.echo(f"Created {user.role} {user.username}.")
+    clean_display_name(display_name)  # refused before the password is asked for
+    user = runtime.accounts.create_user(name, _read_password(password_stdin), role, display_name)
+    runtime.audit.record(CLI_ACTOR, "user.create", user.username, role=user.role,
+                         **({"display_name": user.display_name} if user.display_name else {}))
+    shown = f" ({user.display_name})" if user.display_name else ""
+    click.echo(f"Created {user.role} {user.username}{shown}.")
+
+
+@users_cli.command("display-name")
+@click.argument("name")
+@click.argument("display_name")
+@one_line_errors
+def users_display_name(name: str, display_name: str) -> None:
+    """Set the name visitors see for user NAME; an empty DISPLAY_NAME ("") removes it."""
+    runtime = _runtime()
+    user = runtime.accounts.set_display_name(name, display_name)
+    runtime.audit.record(CLI_ACTOR, "user.display_name", user.username,
+                         display_name=user.display_name)
+    if user.display_name:
+        click.echo(f"{user.username} is shown as “{user.display_name}”.")
+    else:
+        click.echo(f"{user.username} has no display name: visitors see no name.")
 
 
 @users_cli.command("list")
@@ -191,7 +214,9 @@ def users_list() -> None:
     width = max(len(u.username) for u in users)
     for user in users:
         state = " (disabled)" if user.disabled else ""
-        click.echo(f"{user.username:<{width}}  {user.role:<8}  created {user.created_at}{state}")
+        shown = f"  “{user.display_name}”" if user.display_name else ""
+        click.echo(f"{user.username:<{width}}  {user.role:<8}  created {user.created_at}{state}"
+                   f"{shown}")
 
 
 @users_cli.command("export")

@@ -55,6 +55,9 @@ export function startLightbox(grid, pages) {
     set(".lightbox-size", d.size);
     set(".lightbox-dimensions", d.dimensions);
     set(".lightbox-uploader", d.uploader);
+    // Visitors are not told the uploader's username: without a display name, no "By" at all.
+    const by = dialog.querySelector(".lightbox-uploader").closest("div");
+    if (by) by.hidden = !d.uploader;
     const date = dialog.querySelector(".lightbox-date");
     date.textContent = d.date;
     date.dateTime = d.created;

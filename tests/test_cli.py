@@ -46,6 +46,32 @@ def test_users_create_list_delete(cli):
     assert "bob" not in cli("users", "list").stdout
 
 
+def test_display_names_on_the_command_line_and_in_the_export(cli, tmp_path):
+    done = cli("users", "create", "rose", "--display-name", "Grandma Rose", "--password-stdin",
+               stdin="a long password\n")
+    assert done.returncode == 0, done.stderr
+    assert "Created uploader rose (Grandma Rose)." in done.stdout
+    assert "“Grandma Rose”" in cli("users", "list").stdout
+
+    changed = cli("users", "display-name", "rose", "José Núñez")
+    assert changed.returncode == 0, changed.stderr
+    assert "rose is shown as “José Núñez”." in changed.stdout
+    refused = cli("users", "display-name", "rose", "<b>")
+    assert refused.returncode != 0
+    assert "letters, spaces, apostrophes, hyphens and dots" in refused.stderr
+    bad = cli("users", "create", "eve", "--display-name", "x" * 61, "--password-stdin",
+              stdin="a long password\n")
+    assert bad.returncode != 0 and "at most 60 characters" in bad.stderr
+    assert "eve" not in cli("users", "list").stdout
+
+    dest = tmp_path / "accounts.json"
+    assert cli("users", "export", str(dest)).returncode == 0
+    assert json.loads(dest.read_text())["users"]["rose"]["display_name"] == "José Núñez"
+    removed = cli("users", "display-name", "rose", "")
+    assert removed.returncode == 0 and "no display name" in removed.stdout
+    assert "“" not in cli("users", "list").stdout
+
+
 def test_failures_exit_non_zero_with_one_line(cli):
     cli("users", "create", "ada", "--role", "admin", "--password-stdin", stdin="a long password\n")
     again = cli("users", "create", "ada", "--password-stdin", stdin="a long password\n")

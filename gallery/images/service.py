@@ -8,7 +8,7 @@ wants them (:meth:`Images.record`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -122,10 +122,12 @@ class Images:
     # -- changing ---------------------------------------------------------------------
 
     def upload(self, data: bytes, filename: str, *, uploaded_by: str, title: str | None = None,
-               description: str = "") -> UploadResult:
+               description: str = "", tags: Sequence[str] = (),
+               created_at: datetime | None = None) -> UploadResult:
         """See :func:`gallery.images.upload.upload_one`."""
         return uploading.upload_one(self.d, data, filename, uploaded_by=uploaded_by,
-                                    title=title, description=description)
+                                    title=title, description=description, tags=tags,
+                                    created_at=created_at)
 
     def batch(self, on_result: Callable[[Any, uploading.Verdict], None], *,
               size: int = uploading.BATCH_FILES,

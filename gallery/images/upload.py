@@ -26,8 +26,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from gallery.catalog import Add
@@ -41,10 +42,10 @@ from gallery.images.record import (
     ImageRecord,
     Variant,
     check_changes,
-    check_texts,
 )
 from gallery.images.results import UploadResult
 from gallery.images.store import Damaged
+from gallery.images.titles import default_title
 from gallery.imaging import ProcessedImage, process_upload
 from gallery.keys import is_image_id, new_image_id
 from gallery.names import FALLBACK_NAME, sanitize_filename
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 BATCH_FILES = 50
 BATCH_SECONDS = 2.0
 MAX_UPLOADER = 64
+#: How far back an upload's recorded time may be set (see :func:`upload_time`).
+MAX_BACKDATE = timedelta(hours=24)
 
 Verdict = UploadResult | GalleryError
 
@@ -71,13 +74,18 @@ def _sha256(data: bytes) -> str:
 
 
 def new_record(d: Domain, image_id: str, processed: ProcessedImage, filename: str,
-               uploaded_by: str, texts: Mapping[str, Any]) -> ImageRecord:
-    """The record of a freshly processed image (uploaded now, unless the caller changes it)."""
+               uploaded_by: str, texts: Mapping[str, Any],
+               created_at: datetime | None = None) -> ImageRecord:
+    """The record of a freshly processed image, uploaded now (or at ``created_at``, see
+    :func:`upload_time`).
+
+    Without a title in ``texts``, the title is the file's name, or none for a camera's
+    file name on a photo that knows when it was taken (gallery/images/titles.py).
+    """
     name = sanitize_filename(filename)
     extension = processed.extension.lstrip(".").lower()
     if name == FALLBACK_NAME and extension:
         name = f"{name}.{extension}"
-    stem = name.rpartition(".")[0] or name
     return ImageRecord(
         id=image_id,
         filename=name,
@@ -89,9 +97,9 @@ def new_record(d: Domain, image_id: str, processed: ProcessedImage, filename: st
         sha256=processed.sha256,
         upload_sha256=processed.upload_sha256 if processed.upload_sha256 != processed.sha256
         else None,
-        created_at=format_timestamp(d.clock()),
+        created_at=format_timestamp(created_at or d.clock()),
         uploaded_by=uploaded_by,
-        title=texts.get("title", stem[:MAX_TITLE]),
+        title=texts.get("title", default_title(name, processed.taken_at)[:MAX_TITLE]),
         description=texts.get("description", ""),
         tags=texts.get("tags", ()),
         frames=processed.frames,
@@ -139,21 +147,29 @@ class UploadBatch:
     # -- staging --------------------------------------------------------------------
 
     def upload(self, tag: Any, data: bytes, filename: str, *, uploaded_by: str,
-               title: str | None = None, description: str = "") -> None:
-        """Check and stage one uploaded file.
+               title: str | None = None, description: str = "", tags: Sequence[str] = (),
+               created_at: datetime | None = None) -> None:
+        """Check and stage one uploaded file, with its texts and tags.
+
+        ``created_at`` is the upload time to record instead of now, for keeping
+        the order of files sent together (see :func:`upload_time`); an image
+        already in the gallery keeps its own time, texts and tags.
 
         Raises:
             StorageUnavailable, DocumentDamaged: the storage failed (the batch is
                 taken out again).
         """
+        fields: dict[str, Any] = {"description": description, "tags": list(tags)}
+        if title is not None:
+            fields["title"] = title
         try:
-            texts = check_texts({"description": description} if title is None
-                                else {"title": title, "description": description})
+            texts = check_changes(fields)
         except ValueError as err:
             self.on_result(tag, BadRequest(str(err)))
             return
+        moment = None if created_at is None else upload_time(created_at, self.d.clock())
         self._stage(tag, data, lambda processed: new_record(
-            self.d, new_image_id(), processed, filename, uploaded_by, texts))
+            self.d, new_image_id(), processed, filename, uploaded_by, texts, moment))
 
     def import_record(self, tag: Any, data: bytes, record: Mapping[str, Any]) -> None:
         """Check and stage an image exported from a gallery, under its old id, uploader,
@@ -352,12 +368,30 @@ class UploadBatch:
             self._drop(s)
 
 
+def upload_time(asked: datetime | None, now: datetime) -> datetime | None:
+    """The upload time to record for a file whose sender asked for ``asked``: that time
+    when it lies within :data:`MAX_BACKDATE` before ``now`` (a time up to a minute
+    ahead is taken as ``now``: clocks differ), else ``None`` (the time of storing).
+
+    Files picked together are sent one by one and stored in whatever order they
+    arrive; their sender gives each the time the batch began, less a millisecond
+    per place in the batch, so that the gallery (newest first) shows them in the
+    order they were picked.
+    """
+    if asked is None or asked.tzinfo is None:
+        return None
+    if asked > now:
+        return now if asked - now <= timedelta(minutes=1) else None
+    return asked if now - asked <= MAX_BACKDATE else None
+
+
 def upload_one(d: Domain, data: bytes, filename: str, *, uploaded_by: str,
-               title: str | None = None, description: str = "") -> UploadResult:
+               title: str | None = None, description: str = "", tags: Sequence[str] = (),
+               created_at: datetime | None = None) -> UploadResult:
     """Validate and store one image; an image already stored is reused.
 
     Raises:
-        BadRequest: the title or description is not acceptable.
+        BadRequest: the title, description or tags are not acceptable.
         TooLarge, UnsupportedType, DamagedImage: the file is not acceptable.
         DocumentDamaged: the catalog cannot be read (nothing is stored).
         StorageUnavailable: the storage did not answer; what this upload wrote
@@ -366,7 +400,7 @@ def upload_one(d: Domain, data: bytes, filename: str, *, uploaded_by: str,
     verdicts: list[Verdict] = []
     with UploadBatch(d, lambda _tag, verdict: verdicts.append(verdict), size=1) as batch:
         batch.upload(None, data, filename, uploaded_by=uploaded_by, title=title,
-                     description=description)
+                     description=description, tags=tags, created_at=created_at)
     verdict = verdicts[0]
     if isinstance(verdict, GalleryError):
         raise verdict

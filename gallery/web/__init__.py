@@ -53,6 +53,9 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     from gallery.web.views import site_url
 
     app.add_template_global(site_url)
+    from gallery.web import people
+
+    people.init_app(app)
     auth.init_app(app)
     session.wrap_sessions(app)  # around the session interface auth installed
     errors.init_app(app)

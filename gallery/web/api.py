@@ -13,7 +13,7 @@ from gallery.images.results import Actor
 from gallery.images.search import parse_search
 from gallery.web.context import actor, require_actor, require_admin, runtime
 from gallery.web.params import MAX_JSON_BYTES, json_body, whole_number
-from gallery.web.upload import accept
+from gallery.web.upload import accept, asked_time, batch_fields
 from gallery.web.views import albums_json, image_json, site_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -27,7 +27,8 @@ def create_image() -> tuple[Response, int]:
         raise BadRequest("Send the image as a multipart form field named “file”.")
     if len(request.files.getlist("file")) > 1:
         raise BadRequest("Send one image per request.")
-    result = accept(upload)
+    fields = batch_fields(request.form)  # refused before the file is read
+    result = accept(upload, fields, asked_time(request.form))
     body = image_json(result.image, duplicate=result.duplicate)
     response = jsonify(body)
     response.headers["Location"] = body["urls"]["page"]

@@ -104,6 +104,12 @@ class ConfirmForm(FlaskForm):
     """Nothing but the CSRF token: for POST buttons."""
 
 
+class DisplayNameForm(FlaskForm):
+    """The account page's display name (checked by :func:`gallery.accounts.clean_display_name`)."""
+
+    display_name = StringField("Display name", validators=[Length(max=200)])
+
+
 def _bearer_header() -> str | None:
     """The token of an ``Authorization: Bearer`` header (maybe empty), or ``None`` without one."""
     header = request.headers.get("Authorization", "")
@@ -298,7 +304,43 @@ def logout():
 @bp.get("/account")
 @login_required
 def account():
-    return render_template("account.html", user=current_user.user, form=ConfirmForm())
+    return _account_page()
+
+
+def _account_page(name_form: DisplayNameForm | None = None, status: int = 200,
+                  error: str | None = None) -> tuple[str, int]:
+    user = current_user.user
+    if name_form is None:
+        name_form = DisplayNameForm(formdata=None, display_name=user.display_name)
+    return render_template("account.html", user=user, form=ConfirmForm(), name_form=name_form,
+                           name_error=error), status
+
+
+@bp.post("/account/display-name")
+@login_required
+def set_display_name():
+    """Set (or, left empty, remove) the signed-in user's display name.
+
+    Raises:
+        BadRequest: shown on the page with a 400: the name breaks the rules.
+    """
+    form = DisplayNameForm()
+    if not form.validate():
+        if form.csrf_token.errors:
+            raise Forbidden("The form expired; reload the page and try again.")
+        return _account_page(form, 400, "A display name can have at most 60 characters.")
+    try:
+        user = runtime().accounts.set_display_name(current_user.username,
+                                                   form.display_name.data or "")
+    except GalleryError as err:
+        if err.status >= 500:
+            raise
+        return _account_page(form, err.status, err.message)
+    runtime().audit.record(current_user.username, "user.display_name", current_user.username,
+                           display_name=user.display_name)
+    flash(f"Visitors now see you as “{user.display_name}”." if user.display_name
+          else "Your display name is removed: visitors see no name on your images.", "info")
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/sign-out-everywhere")

@@ -49,15 +49,17 @@ class Picture:
     type: str = "image/webp"
 
 
-def picture_of(image: dict[str, Any], url_of: Callable[[str], str]) -> Picture | None:
+def picture_of(image: dict[str, Any], url_of: Callable[[str], str],
+               details: bool | None = None) -> Picture | None:
     """The best preview thumbnail of ``image`` (``url_of(variant)`` gives its URL), or
-    ``None`` when it has none."""
+    ``None`` when it has none; ``details`` as for :func:`label` (its alt text)."""
     variants = image.get("variants") or {}
     name = next((v for v in PREVIEW_VARIANTS if v in variants), None)
     if name is None:
         return None
     size = variants[name]
-    return Picture(url_of(name), int(size.get("w") or 0), int(size.get("h") or 0), label(image))
+    return Picture(url_of(name), int(size.get("w") or 0), int(size.get("h") or 0),
+                   label(image, details))
 
 
 def shorten(text: str, limit: int = MAX_DESCRIPTION) -> str:

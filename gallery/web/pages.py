@@ -46,7 +46,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 
 for _helper in (views.label, views.placeholder, views.srcset, views.tile_data,
-                views.display_time, views.variant_url):
+                views.display_time, views.display_taken, views.variant_url):
     bp.add_app_template_global(_helper)
 bp.add_app_template_global(human_size, "format_size")  # the macro human_size wraps it
 bp.add_app_template_global(views.GRID_SIZES, "grid_sizes")

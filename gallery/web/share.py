@@ -265,7 +265,7 @@ def image(token: str, image_id: str):
         view=LinkView(opened.link), before=before, after=after, position=position,
         total=len(rt.albums.records(opened.album)), album_page=(position - 1) // per_page + 1,
         og=open_graph(opened, site_url("share.image", token=token, image_id=image_id),
-                       title=label(shown), picture=shown,
+                       title=label(shown, opened.link.show_details), picture=shown,
                        description=shown.get("description") or f"From “{opened.album.title}”"),
     )
 

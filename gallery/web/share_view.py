@@ -79,7 +79,7 @@ class LinkView:
         width, height = self.size_of(image, "lg")
         return {
             "data-id": image["id"],
-            "data-title": label(image),
+            "data-title": label(image, self.link.show_details),
             "data-lg": self.thumb(image, "lg"),
             "data-lg-width": str(width),
             "data-lg-height": str(height),
@@ -155,7 +155,7 @@ def open_graph(opened: Opened, url: str, *, title: str, description: str,
     if picture is not None and absolute:
         token = opened.link.token
         shown = picture_of(picture, lambda name: site_url(
-            "share.variant", token=token, image_id=picture["id"], variant=name))
+            "share.variant", token=token, image_id=picture["id"], variant=name), opened.link.show_details)
     return card(title=title, description=description, url=url if absolute else None,
                 picture=shown)
 

@@ -31,11 +31,12 @@ from markupsafe import Markup
 from gallery import markdown
 from gallery.albums import access
 from gallery.albums.model import Album
-from gallery.errors import GalleryError, NotFound
+from gallery.errors import NotFound
 from gallery.images.search import Search
 from gallery.web.context import actor, runtime
 from gallery.web.meta import absolute, canonical_url, card, home_card, page_feeds
-from gallery.web.views import label, site_url
+from gallery.web.people import display_name
+from gallery.web.views import label, site_url, visitors_see_details
 
 bp = Blueprint("site", __name__)
 
@@ -148,14 +149,10 @@ def _stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def author_name(username: str) -> str:
-    """How an uploader is named in feeds: the account's display name where it has one."""
-    try:
-        user = runtime().accounts.get(username)
-    except GalleryError:
-        user = None
-    shown = getattr(user, "display_name", "") if user is not None else ""
-    return shown if isinstance(shown, str) and shown.strip() else username
+def author_name(username: str, site_title: str) -> str:
+    """How an uploader is named in feeds, which anyone may read: the account's display
+    name, else the site's title (an account name is never published)."""
+    return display_name(username) or site_title
 
 
 def _thumbnail(image: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -172,7 +169,7 @@ def _entry_html(image: dict[str, Any], page: str) -> str:
         name, size = found
         src = site_url("media.variant", image_id=image["id"], variant=name)
         parts.append(Markup('<p><a href="{}"><img src="{}" width="{}" height="{}" alt="{}"></a></p>')
-                     .format(page, src, size.get("w", ""), size.get("h", ""), label(image)))
+                     .format(page, src, size.get("w", ""), size.get("h", ""), label(image, visitors_see_details())))
     if image.get("description"):
         parts.append(Markup("<p>{}</p>").format(image["description"]))
     return str(Markup("").join(parts))
@@ -206,14 +203,14 @@ def _atom(*, title: str, subtitle: str, page: str, self_url: str, feed_name: str
     for image in images:
         entry = fg.add_entry(order="append")
         entry.id(uuid.UUID(hex=image["id"]).urn)
-        entry.title(label(image))
+        entry.title(label(image, visitors_see_details()))
         page_url = site_url("pages.image", image_id=image["id"])
         entry.link(href=page_url, rel="alternate", type="text/html")
         entry.published(_stamp(image["created_at"]))
         entry.updated(_stamp(image["created_at"]))
         uploader = image.get("uploaded_by") or ""
         if uploader not in authors:
-            authors[uploader] = author_name(uploader)
+            authors[uploader] = author_name(uploader, title)
         entry.author(name=authors[uploader])
         entry.content(_entry_html(image, page_url), type="html")
         if image.get("description"):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from gallery.albums.model import MAX_IDS_PER_CALL
-from gallery.errors import GalleryError, TooLarge
+from gallery.clock import format_timestamp, utcnow
+from gallery.errors import BadRequest, GalleryError, TooLarge
+from gallery.images.record import MAX_DESCRIPTION, MAX_TAG, MAX_TAGS, MAX_TITLE, check_changes
 from gallery.images.results import UploadResult
 from gallery.imaging.model import ACCEPTED_EXTENSIONS, ACCEPTED_TYPES
 from gallery.web.albums import change_album
@@ -35,6 +39,59 @@ class Outcome:
     duplicate: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class BatchFields:
+    """What an upload gives every file it sends: title, description and tags (the
+    form's, or the API call's), checked as edits are."""
+
+    title: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def split_tags(values: list[str]) -> list[str]:
+    """Tags typed as ``beach, summer 2026`` (in one field or several): split at commas."""
+    return [part for value in values for part in value.split(",")]
+
+
+def batch_fields(form: MultiDict[str, str]) -> BatchFields:
+    """The ``title``, ``description`` and ``tags`` fields of an upload, checked.
+
+    An empty title means none: each file gets its default title.
+
+    Raises:
+        BadRequest: a field is too long, or a tag breaks the rules of tags.
+    """
+    title = (form.get("title") or "").strip()
+    description = form.get("description") or ""
+    try:
+        checked: Mapping = check_changes({
+            "title": title, "description": description,
+            "tags": split_tags(form.getlist("tags"))})
+    except ValueError as err:
+        raise BadRequest(str(err)) from None
+    return BatchFields(checked["title"] or None, checked["description"], checked["tags"])
+
+
+def asked_time(form: MultiDict[str, str]) -> datetime | None:
+    """The ``created_at`` field of an API upload (ISO 8601 with a zone), or ``None``.
+
+    Raises:
+        BadRequest: it is not such a time.
+    """
+    text = (form.get("created_at") or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadRequest("created_at is an ISO 8601 time with its zone, e.g. "
+                         f"{format_timestamp(utcnow())!r}.")
+    return moment
+
+
 def read_limited(file: FileStorage, limit: int) -> bytes:
     """The uploaded file's bytes, refusing more than ``limit`` without reading it all.
 
@@ -47,25 +104,33 @@ def read_limited(file: FileStorage, limit: int) -> bytes:
     return data
 
 
-def accept(file: FileStorage) -> UploadResult:
-    """Read one uploaded file within the size limit and store it for the signed-in user.
+def accept(file: FileStorage, fields: BatchFields | None = None,
+           created_at: datetime | None = None) -> UploadResult:
+    """Read one uploaded file within the size limit and store it for the signed-in user,
+    with the upload's texts and tags, recorded as uploaded at ``created_at`` (see
+    :func:`gallery.images.upload.upload_time`) or now.
 
     Raises:
         NotSignedIn: nobody is signed in.
+        BadRequest: a text or tag is not acceptable.
         TooLarge, UnsupportedType, DamagedImage: the file is refused.
         StorageUnavailable: the storage did not answer.
     """
     rt = runtime()
     who = require_actor()
+    fields = fields or BatchFields()
     data = read_limited(file, rt.settings["max_file_bytes"])
-    return rt.images.upload(data, file.filename or "image", uploaded_by=who.username)
+    return rt.images.upload(data, file.filename or "image", uploaded_by=who.username,
+                            title=fields.title, description=fields.description,
+                            tags=fields.tags, created_at=created_at)
 
 
-def store_upload(file: FileStorage) -> Outcome:
+def store_upload(file: FileStorage, fields: BatchFields | None = None,
+                 created_at: datetime | None = None) -> Outcome:
     """Validate and store one uploaded file; errors become an :class:`Outcome`, never a 500."""
     name = file.filename or "image"
     try:
-        result = accept(file)
+        result = accept(file, fields, created_at)
     except GalleryError as err:
         if err.status >= 500:
             raise
@@ -87,6 +152,11 @@ def limits() -> dict[str, object]:
         "max_files": settings["max_files"],
         "types": ",".join(ACCEPTED_TYPES),
         "extensions": ",".join(sorted(f".{e}" for e in set(ACCEPTED_EXTENSIONS))),
+        "max_title": MAX_TITLE,
+        "max_description": MAX_DESCRIPTION,
+        "max_tag": MAX_TAG,
+        "max_tags": MAX_TAGS,
+        "now": format_timestamp(utcnow()),
     }
 
 
@@ -111,7 +181,8 @@ class AlbumNote:
 
 
 def render(form: UploadForm, outcomes: list[Outcome] | None = None, error: str | None = None,
-           skipped: int = 0, album_note: AlbumNote | None = None) -> str:
+           skipped: int = 0, album_note: AlbumNote | None = None,
+           field_error: str | None = None) -> str:
     """The upload page: the form, the results of a form upload, and the limits for the script.
 
     The "Add to album" choice lists the albums the user may add to; ``?album=ID``
@@ -120,6 +191,7 @@ def render(form: UploadForm, outcomes: list[Outcome] | None = None, error: str |
     who = require_actor()
     return render_template("upload.html", form=form, outcomes=outcomes, error=error,
                            skipped=skipped, limits=limits(), album_note=album_note,
+                           field_error=field_error,
                            albums=runtime().albums.managed_by(who),
                            chosen_album=request.values.get("album", ""))
 
@@ -161,10 +233,17 @@ def form():
         return render(form, error="Choose at least one image.", skipped=len(sent)), 400
     if len(files) > runtime().settings["max_files"]:
         raise TooLarge(f"Send at most {runtime().settings['max_files']} files at once.")
+    try:
+        fields = batch_fields(request.form)
+    except BadRequest as err:
+        return render(form, field_error=err.message), 400
     album_id = request.form.get("album") or None
     if album_id is not None:
         runtime().albums.manageable(album_id, require_actor())  # refused before anything is stored
-    outcomes = [store_upload(f) for f in files]
+    # The gallery shows the newest first: the first file picked gets the latest time.
+    start = utcnow()
+    outcomes = [store_upload(f, fields, start - timedelta(milliseconds=n))
+                for n, f in enumerate(files)]
     note = add_to_album(album_id, outcomes) if album_id is not None else None
     ok = [o for o in outcomes if o.status < 400]
     # Every file refused: answer with the first refusal's status so scripts see it.

@@ -10,7 +10,9 @@ from flask import current_app, has_request_context, request, url_for
 
 from gallery.albums.model import Album, id_of
 from gallery.images.record import ImageRecord
+from gallery.images.titles import is_camera_name, shown_title
 from gallery.units import human_size
+from gallery.web.people import account_name, person_name
 
 if TYPE_CHECKING:
     from gallery.images.service import Images
@@ -86,7 +88,8 @@ def album_json(album: Album, cover: ImageRecord | None) -> dict[str, Any]:
         "cover": cover.id if has_cover and cover is not None else None,
         "cover_chosen": album.cover is not None and album.cover == album.cover_id,
         "image_count": album.count,
-        "owner": album.owner,
+        "owner": account_name(album.owner),
+        "owner_name": person_name(album.owner) or None,
         "created_at": album.created_at,
         "updated_at": album.updated_at,
         "uploaded_range": {"first": uploaded[0], "last": uploaded[1]} if uploaded else None,
@@ -132,7 +135,8 @@ def shows_details(image: dict[str, Any]) -> bool:
 
 def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """The API's image JSON (see the README's API section); camera details and the date
-    taken are empty for those who may not see them (:func:`shows_details`)."""
+    taken are empty for those who may not see them (:func:`shows_details`), and
+    ``uploaded_by`` (a username) is null for visitors (see :mod:`gallery.web.people`)."""
     body = {field: image[field] for field in _PUBLIC_FIELDS if field in image}
     if not shows_details(image):
         body["camera"], body["taken_at"] = {}, None
@@ -140,6 +144,8 @@ def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:
         name: {"width": v["w"], "height": v["h"], "size": v["size"]}
         for name, v in image.get("variants", {}).items()
     }
+    body["uploaded_by"] = account_name(image.get("uploaded_by"))
+    body["uploaded_by_name"] = person_name(image.get("uploaded_by")) or None
     body["urls"] = image_urls(image)
     body.update(extra)
     return body
@@ -156,9 +162,15 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _NEUTRAL = "#888888"
 
 
-def label(image: dict[str, Any]) -> str:
-    """What an image is called on pages: its title, else its filename."""
-    return image.get("title") or image.get("filename") or "Image"
+def label(image: dict[str, Any], details: bool | None = None) -> str:
+    """What an image is called on pages: its title; for a camera's file name
+    (``DSCN0040``) the date taken where the one asking may see it (``details``, by
+    default :func:`shows_details`); else its file name (see gallery/images/titles.py)."""
+    title, filename, taken = image.get("title"), image.get("filename"), image.get("taken_at")
+    if taken and (not title or is_camera_name(title)):
+        may_see = shows_details(image) if details is None else details
+        return shown_title(title, filename, taken, may_see_taken=may_see) or "Image"
+    return shown_title(title, filename, None, may_see_taken=False) or "Image"
 
 
 def placeholder(image: dict[str, Any]) -> str:
@@ -176,6 +188,14 @@ def placeholder(image: dict[str, Any]) -> str:
 def display_time(stamp: str) -> str:
     """An ISO 8601 UTC timestamp as ``2026-11-21 09:05 UTC``."""
     return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else ""
+
+
+def display_taken(stamp: str | None) -> str:
+    """A date taken as the camera's clock showed it, with its offset where known:
+    ``2023-04-01 14:05 +09:00`` (never converted, never called UTC)."""
+    if not stamp:
+        return ""
+    return f"{stamp[:16].replace('T', ' ')}{' ' + stamp[19:] if stamp[19:] else ''}"
 
 
 def variant_url(image: dict[str, Any], name: str) -> str:
@@ -217,6 +237,6 @@ def tile_data(image: dict[str, Any]) -> dict[str, str]:
         "data-dimensions": f"{image.get('width', '?')} × {image.get('height', '?')} px",
         "data-created": image.get("created_at", ""),
         "data-date": display_time(image.get("created_at", "")),
-        "data-uploader": image.get("uploaded_by", ""),
+        "data-uploader": person_name(image.get("uploaded_by")),
         "data-placeholder": placeholder(image),
     }

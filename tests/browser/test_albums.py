@@ -184,12 +184,13 @@ def test_upload_straight_into_an_album(page, users, runtime, album_of):
     files = [(name, "image/png", data) for data, name in (pages.png(n) for n in (1, 2))]
     pages.drop_files(page, "#dropzone", files)
     summary = page.locator("#upload-summary")
-    expect(summary).to_contain_text("2 uploaded")
+    expect(summary).to_contain_text("Done: 2 of 2 stored")
     expect(summary).to_contain_text("2 added to the album")
     expect(page.locator("ul#upload-list .upload-message").first).to_contain_text("added to “Fresh”")
     summary.get_by_role("link", name="Open “Fresh”").click()
     expect(page.locator(TILES)).to_have_count(2)
-    assert len(runtime.albums.get(album.id).image_ids) == 2
+    ids = runtime.albums.get(album.id).image_ids
+    assert [runtime.images.get(i)["filename"] for i in ids] == [name for name, _, _ in files]
 
 
 @pytest.mark.parametrize("settings", [{"page_size": 2}])

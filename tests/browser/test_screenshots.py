@@ -64,7 +64,7 @@ def test_upload_panel(page, seed, color_scheme):
         ("Harbour at dawn (copy).jpg", "image/jpeg", again), pages.NOT_AN_IMAGE])
     items = page.locator("ul#upload-list li.upload-item")
     expect(items).to_have_count(5)
-    expect(page.locator("#upload-summary")).to_contain_text("3 uploaded")
+    expect(page.locator("#upload-summary")).to_contain_text("Done: 4 of 5 stored (1 already in the gallery)")
     expect(page.locator("#upload-summary")).to_contain_text("1 failed")
     saved(page, f"upload-{color_scheme}", full_page=True)
 

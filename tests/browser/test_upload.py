@@ -79,12 +79,14 @@ def test_drop_uploads_each_file_and_shows_the_servers_refusal(upload_page, answe
     refused = item(page, "notes.jpg")
     expect(refused).to_have_attribute("data-state", "error")
     message = server_message(answers, 415)
-    expect(refused.locator(".upload-message")).to_have_text(message)
-    expect(refused.locator("button.retry")).to_be_visible()
+    expect(refused.locator(".upload-message")).to_contain_text(message)
+    # Sending the same file again would be refused again: no Retry, and the reason.
+    expect(refused.locator("button.retry")).to_have_count(0)
+    expect(refused.locator(".upload-message")).to_contain_text("Sending it again would not help")
     summary = page.locator("#upload-summary")
-    expect(summary).to_have_attribute("role", "status")
-    expect(summary).to_contain_text("3 uploaded")
-    expect(summary).to_contain_text("1 failed")
+    expect(summary).to_contain_text("Done: 3 of 4 stored, 1 failed")
+    expect(page.locator("#upload-announce")).to_have_attribute("role", "status")
+    expect(page.locator("#upload-announce")).to_contain_text("Done: 3 of 4 stored")
 
     page.goto("/")
     tiles = page.locator("ul.grid > li > a.tile[data-id]")
@@ -105,8 +107,9 @@ def test_picker_uploads_and_a_damaged_file_is_refused(upload_page, answers):
         expect_stored(page, name)
     broken = item(page, "broken.jpg")
     expect(broken).to_have_attribute("data-state", "error")
-    expect(broken.locator(".upload-message")).to_have_text(server_message(answers, 422))
-    expect(page.locator("#upload-summary")).to_contain_text("2 uploaded")
+    expect(broken.locator(".upload-message")).to_contain_text(server_message(answers, 422))
+    expect(broken.locator("button.retry")).to_have_count(0)
+    expect(page.locator("#upload-summary")).to_contain_text("2 of 3 stored")
 
 
 def test_a_file_the_gallery_cannot_take_is_sent_only_when_asked(upload_page, answers):
@@ -123,6 +126,7 @@ def test_a_file_the_gallery_cannot_take_is_sent_only_when_asked(upload_page, ans
     expect(entry).to_have_attribute("data-state", "error")
     expect(entry.locator(".upload-message")).to_have_text(
         re.compile(re.escape(server_message(answers, 415))))
+    expect(entry.locator("button.retry")).to_have_count(0)
 
 
 def test_paste_uploads_an_image(upload_page, runtime):
@@ -146,7 +150,7 @@ def test_the_same_file_again_is_shown_as_a_duplicate(upload_page, runtime):
     again = item(page, "again.jpg")
     expect(again).to_have_attribute("data-state", "duplicate")
     expect(again.locator(".upload-message")).to_contain_text("Already in the gallery")
-    expect(page.locator("#upload-summary")).to_contain_text("1 already in the gallery")
+    expect(page.locator("#upload-summary")).to_contain_text("2 of 2 stored (1 already in the gallery)")
     assert len(runtime.images.list_images(limit=10)[0]) == 1
 
 
@@ -158,6 +162,7 @@ def test_retry_after_the_storage_failed(upload_page, answers, storage, runtime):
     entry = item(page, name)
     expect(entry).to_have_attribute("data-state", "error")
     expect(entry.locator(".upload-message")).to_have_text(server_message(answers, 503))
+    expect(entry.locator("button.retry")).to_be_visible()  # the storage may be back soon
     assert runtime.images.list_images(limit=10)[0] == []
 
     storage.heal()
@@ -182,7 +187,76 @@ def test_folder_picker_uploads_its_images_and_skips_the_rest(upload_page, tmp_pa
     for name in names:
         expect_stored(page, name)
     expect(page.locator("ul#upload-list li.upload-item")).to_have_count(2)
-    expect(page.locator("#upload-summary")).to_contain_text("2 uploaded")
+    expect(page.locator("#upload-summary")).to_contain_text("2 of 2 stored")
     expect(page.locator("#upload-summary")).to_contain_text("2 skipped")
     stored = sorted(i["filename"] for i in runtime.images.list_images(limit=10)[0])
     assert stored == sorted(names)
+
+
+def test_the_summary_stays_in_view_while_the_list_grows(upload_page):
+    page = upload_page
+    page.set_viewport_size({"width": 390, "height": 640})  # a phone: the list outgrows it
+    pages.drop_files(page, "#dropzone", photos(12, start=30))
+    summary = page.locator("#upload-summary")
+    expect(summary).to_contain_text("Done: 12 of 12 stored, 0 failed")
+    last = page.locator("ul#upload-list li.upload-item").last
+    last.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 200, "the list is longer than the screen"
+    expect(summary).to_be_in_viewport()
+    box = summary.bounding_box()
+    assert box is not None and 0 <= box["y"] < 80, box  # held at the top of the screen
+
+
+def test_a_file_is_processing_between_sent_and_stored(upload_page, storage):
+    page = upload_page
+    # A slow bucket: the bytes are all sent long before the server has stored the image.
+    storage.delay = 1.5
+    storage.fail(lambda op, key: op == "put" and key.endswith("meta.json"), times=0)
+    name, mime, data = photos(1, start=50)[0]
+    pages.drop_files(page, "#dropzone", [(name, mime, data)])
+    entry = item(page, name)
+    expect(entry).to_have_attribute("data-state", "processing")
+    expect(entry.locator(".upload-message")).to_have_text("Processing…")
+    expect(entry.locator("progress")).to_have_js_property("value", 100)
+    expect(page.locator("#upload-summary")).to_contain_text("0 of 1 stored, 0 failed, 1 waiting")
+    expect_stored(page, name)
+    expect(entry.locator(".upload-message")).to_have_text("Stored")
+
+
+def test_files_show_in_the_gallery_in_the_order_picked(upload_page):
+    page = upload_page
+    # Sizes differ so they are stored out of order: three go at once, the small ones first.
+    made = []
+    for n, size in enumerate([(1600, 1200), (200, 150), (1200, 900), (240, 160), (300, 200)]):
+        data, name = pages.photo(60 + n, size=size)
+        made.append((f"{n}-{name}", "image/jpeg", data))
+    page.locator("input#images").set_input_files([pages.file_payload(*f) for f in made])
+    for name, _, _ in made:
+        expect_stored(page, name)
+    page.goto("/")
+    titles = page.locator("ul.grid > li > a.tile[data-id]")
+    expect(titles).to_have_count(5)
+    shown = [titles.nth(i).get_attribute("data-title") for i in range(5)]
+    assert [t.split("-")[0] for t in shown] == ["0", "1", "2", "3", "4"], shown
+
+
+def test_title_description_and_tags_go_with_every_file(upload_page, runtime):
+    page = upload_page
+    page.get_by_label("Title").fill("Harbour walk")
+    page.get_by_label("Description").fill("A windy morning.")
+    page.get_by_label("Tags").fill("sea, " + "x" * 60)
+    name, mime, data = photos(1, start=70)[0]
+    page.locator("input#images").set_input_files([pages.file_payload(name, mime, data)])
+    entry = item(page, name)
+    expect(entry).to_have_attribute("data-state", "error")
+    expect(entry.locator(".upload-message")).to_contain_text("at most 50 characters")
+    expect(page.locator("#upload-tags-error")).to_be_visible()
+    expect(page.get_by_label("Tags")).to_have_attribute("aria-invalid", "true")
+    assert runtime.images.list_images(limit=5)[0] == []
+
+    page.get_by_label("Tags").fill("sea, Harbour")
+    entry.get_by_role("button", name=f"Send: {name}").click()
+    expect_stored(page, name)
+    [image] = runtime.images.list_images(limit=5)[0]
+    assert (image["title"], image["description"], image["tags"]) == (
+        "Harbour walk", "A windy morning.", ["sea", "Harbour"])

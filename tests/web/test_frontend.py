@@ -14,7 +14,6 @@ import pytest
 
 from gallery.web.views import GRID_SIZES, placeholder
 from tests.imaging import fixtures as img
-from tests.web.conftest import UPLOADER
 from tests.web.images import distinct_png
 
 HEX = re.compile(r"[0-9a-f]{32}")
@@ -120,7 +119,7 @@ def test_tiles_carry_what_the_lightbox_shows(uploader, anonymous):
     assert link["data-original"] == f"/media/{image['id']}"
     assert link["data-dimensions"] == "3000 × 1500 px"
     assert link["data-size"].endswith(("KB", "bytes", "MB"))
-    assert link["data-uploader"] == UPLOADER[0]
+    assert link["data-uploader"] == ""  # visitors are not told usernames (no display name)
     assert link["data-created"] == image["created_at"]
     assert link["data-date"] == image["created_at"][:16].replace("T", " ") + " UTC"
     assert link["data-placeholder"] == image["placeholder"]
@@ -200,7 +199,12 @@ def test_upload_page_tells_its_script_the_limits_and_the_token(uploader):
     assert markup.one("label", **{"for": "images"}) and markup.one("label", **{"for": "folder"})
     markup.one("div", id="dropzone")
     markup.one("ul", id="upload-list")
-    assert markup.one("p", id="upload-summary")["role"] == "status"
+    markup.one("p", id="upload-summary")  # what the page shows, sticky above the list
+    announce = markup.one("p", id="upload-announce")  # what is read out, now and then
+    assert (announce["role"], announce["aria-live"]) == ("status", "polite")
+    assert markup.one("input", id="upload-title", name="title")["maxlength"] == "200"
+    markup.one("textarea", id="upload-description", name="description")
+    markup.one("input", id="upload-tags", name="tags")
     # The token in the page is the one the API accepts from this session.
     token = markup.one("meta", name="csrf-token")["content"]
     response = uploader.request("POST", "/api/v1/images", headers={"X-CSRFToken": token},

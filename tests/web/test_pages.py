@@ -75,7 +75,8 @@ def test_image_page_shows_details_and_original(uploader, anonymous):
     page = anonymous.get(f"/images/{image_id}")
     assert page.status_code == 200
     assert "Café del Mar" in page.text
-    assert UPLOADER_NAME in page.text
+    assert UPLOADER_NAME not in page.text  # visitors are never told a username
+    assert UPLOADER_NAME in uploader.get(f"/images/{image_id}").text
     assert f"/media/{image_id}" in page.text
     assert "Save" not in page.text  # visitors cannot edit
     original = anonymous.get(f"/media/{image_id}?download=1")

@@ -22,6 +22,11 @@ class CreateUserForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=40)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     role = SelectField("Role", choices=list(ROLES), default="uploader")
+    display_name = StringField("Display name (optional)", validators=[Length(max=200)])
+
+
+class DisplayNameForm(FlaskForm):
+    display_name = StringField("Display name", validators=[Length(max=200)])
 
 
 class RoleForm(FlaskForm):
@@ -71,10 +76,12 @@ def create_user():
         flash(form_errors(form), "error")
         return _list(form, 400)
     try:
-        user = runtime().accounts.create_user(form.username.data, form.password.data, form.role.data)
+        user = runtime().accounts.create_user(form.username.data, form.password.data,
+                                              form.role.data, form.display_name.data or "")
     except GalleryError as err:
         return _list(form, flash_refusal(err))
-    audit("user.create", user.username, role=user.role)
+    audit("user.create", user.username, role=user.role,
+          **({"display_name": user.display_name} if user.display_name else {}))
     flash(f"Created {user.role} {user.username!r}.", "info")
     return redirect(url_for("admin.users"))
 
@@ -111,6 +118,25 @@ def set_role(username: str):
         return changed.username, {"role": changed.role, "was": user.role}
 
     return _change("user.role", apply, f"{username} is now {form.role.data}.")
+
+
+@bp.post("/users/<username>/display-name")
+def set_display_name(username: str):
+    """Set or (left empty) remove the name visitors see for an account."""
+    form = DisplayNameForm()
+    if not form.validate():
+        flash(form_errors(form), "error")
+        return _list(status=400)
+
+    def apply() -> tuple[str, dict[str, Any]]:
+        changed = runtime().accounts.set_display_name(_user(username).username,
+                                                      form.display_name.data or "")
+        return changed.username, {"display_name": changed.display_name}
+
+    shown = " ".join((form.display_name.data or "").split())
+    return _change("user.display_name", apply,
+                   f"{username} is shown as “{shown}”." if shown
+                   else f"{username} has no display name now.")
 
 
 @bp.post("/users/<username>/password")
