@@ -5,6 +5,7 @@ headings that stay right as more pages load."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -192,13 +193,13 @@ def wait_until(tab: Any, script: str) -> None:
 
 
 class Held:
-    """Thumbnail requests of a tab, held until :meth:`release` lets them (and any later
-    ones) through."""
+    """Requests of a tab (thumbnails by default), held until :meth:`release` lets them
+    (and any later ones) through."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, pattern: Any = "**/media/**") -> None:
         self.routes: list[Any] = []
         self.released = False
-        page.route("**/media/**", self._arrive)
+        page.route(pattern, self._arrive)
 
     def _arrive(self, route: Any) -> None:
         if self.released:
@@ -326,16 +327,20 @@ def test_months_continue_across_pages_as_they_load(page, runtime, users):
     assert [b["id"] for b in boxes] == [i["id"] for i in images]
 
 
-@pytest.mark.parametrize("settings", [{"page_size": 4}])
+@pytest.mark.parametrize("settings", [{"page_size": 8}])
 def test_more_pages_leave_the_rows_above_where_they_were(page, runtime, users):
-    upload_shapes(runtime, [SHAPES[n % len(SHAPES)] for n in range(12)])
+    upload_shapes(runtime, [SHAPES[n % len(SHAPES)] for n in range(20)])
     page.set_viewport_size({"width": 700, "height": 500})
+    more = Held(page, re.compile(r"/\?page=\d+$"))  # the next pages wait to be measured against
     page.goto("/")
     laid_out(page)
     first = page.evaluate(_BOXES)
+    assert len(first) == 8
     settled = [b for b in first if b["y"] < first[-1]["y"] - 1]  # every row but the last
+    assert settled
+    more.release()
     page.locator("#grid-status").scroll_into_view_if_needed()
-    expect(page.locator(TILES)).to_have_count(12)
+    expect(page.locator(TILES)).to_have_count(20)
     page.wait_for_timeout(50)
     page.evaluate("window.scrollTo(0, 0)")
     now = {b["id"]: b for b in page.evaluate(_BOXES)}
