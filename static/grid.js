@@ -257,8 +257,12 @@ function startLayout() {
   new ResizeObserver(() => {
     if (floorUnit(grid.getBoundingClientRect().width) !== layout.width) queueArrange();
   }).observe(grid);
-  // Tiles added, removed or moved (more pages, select mode, dragging to reorder).
-  new MutationObserver(queueArrange).observe(grid, { childList: true });
+  // Tiles added, removed or moved (more pages, select mode, dragging to reorder); a
+  // month whose tiles were all taken out loses its heading.
+  new MutationObserver(() => {
+    tidyMonths();
+    queueArrange();
+  }).observe(grid, { childList: true });
 }
 
 /**

@@ -363,3 +363,29 @@ def test_album_and_share_pages_are_justified_too(page, runtime, camera_roll):
         assert len(boxes) == len(camera_roll)
         assert_shapes_kept(boxes)
         assert_rows_fill(rows_of(boxes), page.evaluate(_GRID_WIDTH), gap_of(page))
+
+
+def test_a_month_emptied_in_an_album_loses_its_heading(page, runtime, users):
+    images = upload_shapes(runtime, SHAPES[:5])
+    for image, taken in zip(images, ["2024-03-20T10:00:00", "2024-03-02T10:00:00",
+                                     "2024-02-14T10:00:00", "2024-02-03T10:00:00",
+                                     "2023-12-25T10:00:00"], strict=True):
+        set_taken(runtime, image["id"], taken)
+    owner = Actor(ADMIN[0], is_admin=True)
+    album = runtime.albums.create(title="Winter", visibility="public", sort="taken_desc",
+                                  actor=owner)
+    runtime.albums.change_images(album.id, add=[i["id"] for i in images], actor=owner)
+    pages.sign_in(page, *ADMIN)
+    page.goto(f"/albums/{album.id}?select=1")
+    laid_out(page)
+    headings = page.locator("#grid > li.grid-month h2")
+    expect(headings).to_have_text(["March 2024", "February 2024", "December 2023"])
+    for image in images[2:4]:
+        page.get_by_label(f"Select {image['title']}").check()
+    page.get_by_role("button", name="Remove from album").click()
+    expect(page.locator(TILES)).to_have_count(3)
+    expect(headings).to_have_text(["March 2024", "December 2023"])
+    expect(page.locator("#grid > li.grid-end")).to_have_count(2)
+    page.wait_for_timeout(50)
+    boxes = page.evaluate(_BOXES)
+    assert_shapes_kept(boxes)
