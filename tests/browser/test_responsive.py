@@ -156,8 +156,12 @@ def test_the_menu_holds_the_navigation_on_a_phone(phone, gallery, color_scheme):
     menu.click()
     nav.get_by_role("link", name="Albums").click()
     expect(phone.get_by_role("heading", level=1, name="Albums")).to_be_visible()
-    # On a wide screen the same links are in the header, and no menu.
-    phone.set_viewport_size({"width": 1024, "height": 740})
-    expect(menu).to_be_hidden()
-    expect(nav.get_by_role("link", name="Upload")).to_be_visible()
-    assert phone.locator("header.site").bounding_box()["height"] <= 64
+    # From 800 px on the same links are in the header, on one line, and no menu.
+    for width in (800, 1024):
+        phone.set_viewport_size({"width": width, "height": 740})
+        expect(menu).to_be_hidden()
+        expect(nav.get_by_role("link", name="Upload")).to_be_visible()
+        assert phone.locator("header.site").bounding_box()["height"] <= 64
+        box = nav.bounding_box()
+        assert box["x"] + box["width"] <= width
+        assert phone.evaluate("document.scrollingElement.scrollWidth") <= width
