@@ -50,6 +50,10 @@ for _helper in (views.label, views.placeholder, views.srcset, views.tile_data,
     bp.add_app_template_global(_helper)
 bp.add_app_template_global(human_size, "format_size")  # the macro human_size wraps it
 bp.add_app_template_global(views.GRID_SIZES, "grid_sizes")
+# the grid's layout (templates/grid.html): tile shapes, thumbnail sizes, month headings
+for _helper in (views.tile_ratio, views.tile_sizes, views.tile_groups, views.default_grid_layout):
+    bp.add_app_template_global(_helper)
+bp.add_app_template_global(views.GalleryTiles(), "gallery_tiles")
 
 
 @bp.after_app_request

@@ -44,6 +44,10 @@ class LinkView:
         return url_for("share.variant", token=self.token, image_id=image["id"],
                        variant=found or name)
 
+    def label(self, image: dict[str, Any]) -> str:
+        """What the image is called under the link (a date taken only where it shows details)."""
+        return label(image, self.link.show_details)
+
     def size_of(self, image: dict[str, Any], name: str) -> tuple[int, int]:
         variants = image.get("variants", {})
         order = (name, *(v for v in PREVIEW_VARIANTS if v != name))

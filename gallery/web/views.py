@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_request_context, request, url_for
 
 from gallery.albums.model import Album, id_of
-from gallery.images.record import ImageRecord
+from gallery.images.record import ImageRecord, parse_taken_at
 from gallery.images.titles import is_camera_name, shown_title
 from gallery.units import human_size
 from gallery.web.people import account_name, person_name
@@ -153,9 +155,8 @@ def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 # --- What pages show: thumbnails, srcset, and the data the grid's lightbox reads ---
 
-#: The grid's column width, as ``sizes`` for the browser (see ``.grid`` in
-#: static/style.css): up to 700 px wide there are two columns, each about half
-#: the screen; wider, three or more columns of 220-300 px.
+#: ``sizes`` of cards about 220-300 px wide, two to a row on phones (the album list);
+#: grid tiles have their own (:func:`tile_sizes`).
 GRID_SIZES = "(max-width: 700px) 50vw, 300px"
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -240,3 +241,122 @@ def tile_data(image: dict[str, Any]) -> dict[str, str]:
         "data-uploader": person_name(image.get("uploaded_by")),
         "data-placeholder": placeholder(image),
     }
+
+
+# --- The grid's layout: each tile's shape, the thumbnail it needs, month headings ---
+
+#: The layouts of a grid: ``justified`` rows that keep every photo's shape, or ``squares``.
+GRID_LAYOUTS = ("justified", "squares")
+
+#: The English month names of the headings of a grid sorted by date taken.
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+#: The heading of the photos whose date taken is unknown (they sort by upload time).
+UNKNOWN_DATE = ("unknown", "Date unknown")
+
+
+def default_grid_layout() -> str:
+    """The layout (one of :data:`GRID_LAYOUTS`) a grid starts in for a visitor who has not
+    chosen one; static/grid.js keeps a visitor's own choice in their browser.
+
+    This is the one place a site-wide default chosen by an admin plugs in (the grid's
+    ``data-layout-default``); until the site settings hold one, justified rows.
+    """
+    return GRID_LAYOUTS[0]
+
+
+class GalleryTiles:
+    """What the tile macro (templates/grid.html) asks of a page, with the gallery's own
+    URLs; share pages hand it their :class:`~gallery.web.share_view.LinkView` instead."""
+
+    def page(self, image: dict[str, Any]) -> str:
+        return url_for("pages.image", image_id=image["id"])
+
+    def thumb(self, image: dict[str, Any], name: str = "sm") -> str:
+        return variant_url(image, name)
+
+    def size_of(self, image: dict[str, Any], name: str) -> tuple[int, int]:
+        """The size of what :meth:`thumb` serves: the thumbnail, else the original."""
+        found = image.get("variants", {}).get(name)
+        if found:
+            return int(found.get("w") or 1), int(found.get("h") or 1)
+        return int(image.get("width") or 1), int(image.get("height") or 1)
+
+    def srcset(self, image: dict[str, Any]) -> str:
+        return srcset(image)
+
+    def tile(self, image: dict[str, Any]) -> dict[str, str]:
+        return tile_data(image)
+
+    def label(self, image: dict[str, Any]) -> str:
+        return label(image)
+
+
+def tile_ratio(size: Sequence[int]) -> str:
+    """A tile's aspect ratio (width / height) for its ``--ar`` style: the shape justified
+    rows keep. Bounded to 1:20 .. 20:1, so no value can make a tile vanish."""
+    width, height = (max(1, int(n)) for n in size)
+    return f"{min(20.0, max(0.05, width / height)):.4f}"
+
+
+def tile_sizes(size: Sequence[int]) -> str:
+    """``sizes`` of a tile's thumbnail: the width the tile is drawn at, not the screen's.
+
+    An estimate from the row heights of static/grid.css (about a fifth of the screen, at
+    most 280 px) times the photo's aspect ratio; static/grid.js sets the exact width
+    once it has laid the rows out. (Not ``auto``: browsers load every image at once when
+    scripts are off, and then read ``auto`` as the whole screen's width.)
+    """
+    ratio = float(tile_ratio(size))
+    return f"(max-width: 1300px) {min(100, math.ceil(ratio * 21))}vw, {min(1600, math.ceil(ratio * 280))}px"
+
+
+@dataclass(frozen=True, slots=True)
+class TileGroup:
+    """A run of a grid's tiles under one heading.
+
+    Attributes:
+        month: ``"2024-03"``, ``"unknown"`` (no date taken), or None: no heading.
+        heading: what the heading says (``"March 2024"``, ``"Date unknown"``).
+        images: the images of the run, in the page's order.
+    """
+
+    month: str | None
+    heading: str
+    images: list[dict[str, Any]] = field(default_factory=list)
+
+
+def month_of(image: dict[str, Any]) -> tuple[str, str]:
+    """``(key, heading)`` of the month a photo was taken in, as its camera wrote it
+    (``("2024-03", "March 2024")``), or :data:`UNKNOWN_DATE`."""
+    moment = parse_taken_at(image.get("taken_at"))
+    if moment is None:
+        return UNKNOWN_DATE
+    return f"{moment.year:04d}-{moment.month:02d}", f"{MONTHS[moment.month - 1]} {moment.year}"
+
+
+def dates_shown() -> bool:
+    """Whether the one asking may see when every photo was taken: everybody where
+    ``GALLERY_SHOW_DETAILS`` is on, else admins (see :func:`shows_details`)."""
+    return shows_details({})
+
+
+def tile_groups(images: Sequence[dict[str, Any]], by_month: bool,
+                shown: bool | None = None) -> list[TileGroup]:
+    """A page's tiles as runs under month headings, or one run without a heading.
+
+    ``by_month``: the page is sorted by date taken. The months appear only to those who
+    may see the dates (``shown``, :func:`dates_shown` when None). A run is consecutive
+    images of one month, so photos without a date (sorted by upload time among the
+    others) may make more than one "Date unknown" run.
+    """
+    if not by_month or not (dates_shown() if shown is None else shown):
+        return [TileGroup(None, "", list(images))]
+    groups: list[TileGroup] = []
+    for image in images:
+        key, heading = month_of(image)
+        if groups and groups[-1].month == key:
+            groups[-1].images.append(image)
+        else:
+            groups.append(TileGroup(key, heading, [image]))
+    return groups

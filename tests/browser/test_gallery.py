@@ -190,18 +190,20 @@ def test_sign_out_everywhere_from_the_account_page(page, context, browser, base_
         other.close()
 
 
-@pytest.mark.parametrize("settings", [{"page_size": 16}])
+@pytest.mark.parametrize("settings", [{"page_size": 48}])
 def test_infinite_scroll_loads_the_next_pages(page, seed, settings):
-    images = seed(40, small=True)
-    page.set_viewport_size({"width": 420, "height": 600})  # a phone: two columns
+    images = seed(140, small=True)
+    # A phone: three photos a row, so a page of 48 is taller than the screen and the
+    # margin the next page loads within.
+    page.set_viewport_size({"width": 420, "height": 600})
     page.goto("/")
     tiles = page.locator(TILES)
-    expect(tiles).to_have_count(16)
+    expect(tiles).to_have_count(48)
     expect(page.locator("a[rel=next]")).to_have_attribute("href", re.compile(r"page=2"))
-    for shown in (32, 40):
+    for shown in (96, 140):
         tiles.last.scroll_into_view_if_needed()
         expect(tiles).to_have_count(shown)
-    ids = [tiles.nth(i).get_attribute("data-id") for i in range(40)]
+    ids = [tiles.nth(i).get_attribute("data-id") for i in range(140)]
     assert ids == [image["id"] for image in images], "every image once, newest first"
     expect(page.locator("#grid-status")).to_have_text("That is every image.")
     expect(page.locator("a[rel=next]")).to_have_count(0)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gallery.web.views import GRID_SIZES, placeholder
+from gallery.web.views import placeholder
 from tests.imaging import fixtures as img
 from tests.web.images import distinct_png
 
@@ -96,7 +96,8 @@ def test_grid_images_carry_srcset_sizes_dimensions_and_placeholder(uploader, ano
         f"/media/{image['id']}/{name} {variants[name]['width']}w" for name in ("sm", "md", "lg")
     )
     assert [variants[n]["width"] for n in ("sm", "md", "lg")] == [400, 800, 1600]
-    assert thumb["sizes"] == GRID_SIZES
+    # About the width the tile is drawn at: a fifth of the screen times its shape (3:2).
+    assert thumb["sizes"] == "(max-width: 1300px) 32vw, 420px"
     assert (thumb["width"], thumb["height"]) == (str(variants["sm"]["width"]), str(variants["sm"]["height"]))
     assert thumb["loading"] == "lazy" and thumb["decoding"] == "async"
     assert thumb["alt"] == "Harbour"
