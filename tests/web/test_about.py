@@ -14,7 +14,7 @@ from gallery.markdown import ALLOWED_TAGS
 #: What the page's frame has of its own, around the about text.
 FRAME_TAGS = {"html", "head", "meta", "title", "link", "script", "body", "a", "header", "div",
               "nav", "main", "p", "article", "h1", "footer", "small", "form", "input",
-              "button"}
+              "button", "span"}
 
 PAYLOADS = [
     "<script>alert(1)</script>",

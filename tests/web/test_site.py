@@ -39,7 +39,7 @@ def canonical(html: str) -> str | None:
 
 
 def nav(html: str) -> list[str]:
-    block = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    block = re.search(r'<nav aria-label="Main"[^>]*>(.*?)</nav>', html, re.S).group(1)
     return [unescape(t) for t in re.findall(r"<a [^>]*>([^<]+)", block)]
 
 
