@@ -66,6 +66,7 @@ class ExportReport:
         missing: ids in the index whose original could not be found (left out).
         albums: albums written to ``albums.json``.
         damaged_albums: ids of albums whose stored document is damaged (left out).
+        in_trash: images in the trash, which are not exported.
     """
 
     dest: str
@@ -74,11 +75,12 @@ class ExportReport:
     missing: list[str] = field(default_factory=list)
     albums: int = 0
     damaged_albums: list[str] = field(default_factory=list)
+    in_trash: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"dest": self.dest, "images": self.images, "bytes": self.bytes,
                 "missing": list(self.missing), "albums": self.albums,
-                "damaged_albums": list(self.damaged_albums)}
+                "damaged_albums": list(self.damaged_albums), "in_trash": self.in_trash}
 
     def lines(self) -> list[str]:
         """A summary for people."""
@@ -90,6 +92,9 @@ class ExportReport:
         if self.damaged_albums:
             out.append(f"Left out {len(self.damaged_albums)} damaged album(s): "
                        f"{', '.join(self.damaged_albums)} (run `gallery doctor`).")
+        if self.in_trash:
+            out.append(f"Left out {self.in_trash} image{'s' if self.in_trash != 1 else ''} in the "
+                       "trash (restore them first to export them).")
         return out
 
 
@@ -170,6 +175,7 @@ class _Plan:
     albums_bytes: bytes
     albums: int
     damaged_albums: list[str]
+    in_trash: int
 
 
 def _plan(rt: Operations, now: datetime) -> _Plan:
@@ -180,7 +186,8 @@ def _plan(rt: Operations, now: datetime) -> _Plan:
     damaged: list[str] = []
     albums = [album for _, album in rt.albums.shelf.all(damaged=damaged).values()]
     return _Plan(orjson.dumps(index), records, format_timestamp(now),
-                 album_export.dump(albums), len(albums), sorted(damaged))
+                 album_export.dump(albums), len(albums), sorted(damaged),
+                 len(rt.images.trash_ids()))
 
 
 def _manifest(plan: _Plan, rt: Operations, exported: list[dict[str, Any]],
@@ -210,7 +217,8 @@ def export_folder(rt: Operations, dest: Path, now: datetime, progress: Progress 
     (dest / ORIGINALS).mkdir(parents=True, exist_ok=True)
     (dest / INDEX).write_bytes(plan.index_bytes)
     (dest / ALBUMS).write_bytes(plan.albums_bytes)
-    report = ExportReport(str(dest), albums=plan.albums, damaged_albums=plan.damaged_albums)
+    report = ExportReport(str(dest), albums=plan.albums, damaged_albums=plan.damaged_albums,
+                          in_trash=plan.in_trash)
     exported: list[dict[str, Any]] = []
     for done, record in enumerate(plan.records, 1):
         target = dest / original_name(record)
@@ -253,6 +261,7 @@ def iter_zip(rt: Operations, now: datetime, report: ExportReport,
     """
     plan = _plan(rt, now)
     report.albums, report.damaged_albums = plan.albums, plan.damaged_albums
+    report.in_trash = plan.in_trash
     sink = Sink()
     exported: list[dict[str, Any]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:

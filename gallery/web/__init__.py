@@ -38,6 +38,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from gallery.web import admin, albums, api, auth, errors, media, pages, share, upload
+    from gallery.web import trash as trash_pages
     from gallery.web.views import site_url
 
     app.add_template_global(site_url)
@@ -52,6 +53,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(albums.bp)
     app.register_blueprint(share.bp)
+    app.register_blueprint(trash_pages.bp)
 
     from gallery.cli import init_app as init_cli
 
