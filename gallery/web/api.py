@@ -67,9 +67,20 @@ def update_image(image_id: str) -> Response:
 
 @bp.delete("/images/<image_id>")
 def delete_image(image_id: str) -> tuple[str, int]:
-    """Delete an image: to the trash (while ``GALLERY_TRASH_DAYS`` is above 0), else for good."""
+    """Delete an image: to the trash (while ``GALLERY_TRASH_DAYS`` is above 0), else for good.
+
+    ``?undo=1`` (the image page's dialog, signed in by its session cookie): the next
+    page shows "Moved to the trash" with its Undo, as after the confirmation page.
+    """
     who = require_actor()
-    runtime().images.delete(image_id, actor=who)
+    images = runtime().images
+    record = images.get(image_id) if images.trash_days else None
+    images.delete(image_id, actor=who)
+    if record is not None and request.args.get("undo") == "1" \
+            and "Authorization" not in request.headers:
+        from gallery.web.trash import offer_undo
+
+        offer_undo([record])
     return "", 204
 
 

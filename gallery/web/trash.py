@@ -297,3 +297,4 @@ def trash_count(who: Actor | None = None) -> int:
 bp.add_app_template_global(pending_undo, "trash_undo")
 bp.add_app_template_global(audit_images)
 bp.add_app_template_global(trash_count)
+bp.add_app_template_global(lambda: runtime().images.trash_days, "trash_days")
