@@ -25,7 +25,8 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 
-from gallery.errors import BadRequest, NotFound
+from gallery.clock import format_timestamp, parse_timestamp
+from gallery.errors import BadRequest, GalleryError, NotFound
 from gallery.images.results import Actor, Media
 from gallery.images.trash import TrashEntry
 from gallery.keys import is_image_id
@@ -55,8 +56,6 @@ def plural(count: int, word: str) -> str:
 
 def ago(stamp: str, now: datetime) -> str:
     """How long ago a stored time was, in words: ``just now``, ``5 minutes ago``, ``3 days ago``."""
-    from gallery.clock import parse_timestamp
-
     seconds = max(0, int((now - parse_timestamp(stamp)).total_seconds()))
     if seconds < 60:
         return "just now"
@@ -74,8 +73,6 @@ def day(moment: datetime) -> str:
 
 def _describe(entry: TrashEntry, days: int, now: datetime) -> dict[str, Any]:
     """What the page and the API show of one image in the trash."""
-    from gallery.clock import format_timestamp
-
     image = entry.record.public()
     purge_at = entry.purge_at(days)
     return {
@@ -278,7 +275,10 @@ def audit_images(entries: Iterable[Any]) -> dict[str, dict[str, Any]]:
                                if record.variant(THUMBNAIL) else None}
             continue
         trashed = rt.images.trash_ids() if trashed is None else trashed
-        entry = rt.images.trash_entry(image_id) if image_id in trashed else None
+        try:
+            entry = rt.images.trash_entry(image_id) if image_id in trashed else None
+        except GalleryError:  # a damaged trash document: the entry keeps its own title
+            entry = None
         if entry is not None:
             found[image_id] = {"title": label(entry.record.public()), "where": "trash",
                                "url": url_for("trash.index"),
