@@ -697,6 +697,69 @@ def links_revoke(link_id: str) -> None:
     click.echo(f"Revoked link {link_id}.")
 
 
+# --- the trash -------------------------------------------------------------------------------
+
+
+@gallery_cli.group("trash")
+def trash_cli() -> None:
+    """Images deleted in the last GALLERY_TRASH_DAYS days: list, restore, empty."""
+
+
+@trash_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the images as JSON.")
+@one_line_errors
+def trash_list(as_json: bool) -> None:
+    """List the images in the trash, the most recently deleted first."""
+    runtime = _runtime()
+    images = runtime.images
+    entries = images.trash()
+    days = images.trash_days
+    if as_json:
+        _echo_json([{"id": e.id, "title": e.record.name, "uploaded_by": e.record.uploaded_by,
+                     "trashed_at": e.trashed_at, "trashed_by": e.trashed_by,
+                     "purge_at": e.purge_at(days).isoformat().replace("+00:00", "Z"),
+                     "bytes": e.bytes} for e in entries])
+        return
+    if not entries:
+        click.echo("The trash is empty.")
+        return
+    for e in entries:
+        click.echo(f"{e.id}  deleted {e.trashed_at[:16].replace('T', ' ')} by {e.trashed_by:<12}  "
+                   f"until {e.purge_at(days):%Y-%m-%d}  {e.record.name}")
+    total = sum(e.bytes for e in entries)
+    click.echo(f"{_images_word(len(entries))} in the trash ({total} bytes), each kept {days} days.",
+               err=True)
+
+
+@trash_cli.command("restore")
+@click.argument("image_ids", nargs=-1, required=True)
+@one_line_errors
+def trash_restore(image_ids: tuple[str, ...]) -> None:
+    """Put images of the trash back where they were (their albums too)."""
+    restored, refused = _runtime().images.restore_many(image_ids, actor=CLI_ADMIN)
+    for image in restored:
+        click.echo(f"Restored {image['id']} “{image.get('title') or image['filename']}”.")
+    for image_id, why in refused:
+        click.echo(f"Not restored {image_id[:40]}: {why}", err=True)
+    if refused:
+        raise click.ClickException(f"{len(refused)} of {len(refused) + len(restored)} images "
+                                   "could not be restored.")
+
+
+@trash_cli.command("empty")
+@click.option("--older-than", "older_than", type=click.IntRange(min=0), metavar="DAYS",
+              help="Only images deleted at least DAYS days ago.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@one_line_errors
+def trash_empty(older_than: int | None, yes: bool) -> None:
+    """Delete images of the trash for good (all, or those older than DAYS)."""
+    if not yes and sys.stdin.isatty():
+        which = f"deleted over {older_than} days ago" if older_than is not None else "in the trash"
+        click.confirm(f"Delete every image {which} for good?", abort=True)
+    gone = _runtime().images.empty_trash(actor=CLI_ADMIN, older_than=older_than)
+    click.echo(f"Deleted {_images_word(len(gone))} for good.")
+
+
 @gallery_cli.command("backfill")
 @one_line_errors
 def backfill() -> None:

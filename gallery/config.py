@@ -240,6 +240,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_bytes", "512MB",
             "Most bytes the media cache keeps; the least recently served go first "
             "(`0`: no cache).", _parse_bytes_or_zero),
+    # -- the trash
+    Setting("trash_days", "30",
+            "Days a deleted image stays in the trash, where its owner or an admin can restore "
+            "it, before it is removed for good (`0`: deletes are immediate and final).",
+            _parse_count),
 )
 
 _BY_ENV = {s.env: s for s in SETTINGS}

@@ -23,6 +23,7 @@ Layout under the prefix::
     images/<id>/meta.json       the image's own record (reindex reads these)
     images/<id>/deleted.json    written before a delete starts: the image is going
     images/<id>/<variant>.webp  thumbnails
+    trash/<id>.json             an image in the trash: its record, when and by whom
     audit/<inverted time>-<uuid>.json  the audit log, newest first in a listing
     doctor/<uuid>               a short-lived probe written by ``gallery doctor``
     throttle/<hash>.json        failed sign-in counters
@@ -194,6 +195,21 @@ class Keys:
     def tombstone(self, image_id: str) -> str:
         """Marks an image whose delete has begun; it is removed last of all."""
         return self._key(f"images/{self._id(image_id)}/deleted.json")
+
+    @property
+    def trash_prefix(self) -> str:
+        return self.prefix + "trash/"
+
+    def trash(self, image_id: str) -> str:
+        """The trash document of an image moved to the trash (its objects stay in place)."""
+        return self._key(f"trash/{self._id(image_id)}.json")
+
+    def trash_id_of(self, key: str) -> str | None:
+        """The image a key under ``trash/`` holds, or ``None``."""
+        if not key.startswith(self.trash_prefix) or not key.endswith(".json"):
+            return None
+        name = key[len(self.trash_prefix):-len(".json")]
+        return name if is_image_id(name) else None
 
     def variant(self, image_id: str, name: str) -> str:
         if not _VARIANT.match(name):

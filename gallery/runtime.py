@@ -62,7 +62,8 @@ class Runtime:
             max_frames=settings["max_frames"],
         )
         audit = AuditLog(storage, keys)
-        images = Images(storage, keys, limits=limits, audit=audit)
+        images = Images(storage, keys, limits=limits, audit=audit,
+                        trash_days=settings["trash_days"])
         accounts = Accounts(storage, keys)
         throttle = LoginThrottle(
             storage,
@@ -80,6 +81,7 @@ class Runtime:
                       else default_folder(storage.describe(), settings["prefix"]))
             media_cache = MediaCache(folder, settings["cache_bytes"], keys)
             images.on_delete(media_cache.drop)
+            images.on_trash(media_cache.drop)
         return cls(
             settings=settings,
             storage=storage,

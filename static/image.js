@@ -85,7 +85,8 @@ async function confirmDelete() {
   const result = await sendJson("DELETE", dialog.dataset.api);
   if (result.ok || result.status === 404) {
     // 404: already gone (deleted elsewhere); either way it is not in the gallery.
-    flashNextPage(`Deleted “${name}”.`);
+    // With the trash, the next page says "Moved to the trash" itself, with its Undo.
+    if (!dialog.dataset.trash || !result.ok) flashNextPage(`Deleted “${name}”.`);
     window.location.assign(dialog.dataset.home);
     return;
   }

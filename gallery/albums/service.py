@@ -402,7 +402,8 @@ class Albums:
         return self._with_first(album.changed(self._clock(), items=items, cover=cover))
 
     def prune(self, *, dry_run: bool, uploaded_before: str | None = None) -> PruneReport:
-        """Find (and unless ``dry_run``, remove) members whose images are gone.
+        """Find (and unless ``dry_run``, remove) members whose images are gone (images in
+        the trash are not gone: they keep their place in their albums).
 
         Args:
             uploaded_before: a timestamp; members whose image was uploaded at or after it
@@ -414,10 +415,12 @@ class Albums:
             Conflict, StorageUnavailable.
         """
         view = self.images.view()
+        in_trash = self.images.trash_ids()  # members in the trash come back with a restore
         dangling: dict[str, list[str]] = {}
         for album in self.all():
             found = view.find(album.items)
             missing = [id_of(k) for k in album.items if id_of(k) not in found
+                       and id_of(k) not in in_trash
                        and (uploaded_before is None or k.partition("|")[0] < uploaded_before)]
             if missing:
                 dangling[album.id] = missing

@@ -1,4 +1,9 @@
-"""Deleting images: a tombstone first, then the catalog entry, then the objects.
+"""Deleting images: to the trash, or (``GALLERY_TRASH_DAYS=0``) for good.
+
+With a keep period, a delete moves the images to the trash
+(:mod:`gallery.images.trash`): nothing is removed until the trash is emptied
+or the period is over. Without one, and when the trash is purged, a delete
+for good is a tombstone first, then the catalog entry, then the objects.
 
 :func:`finish_delete` is the one way a delete is carried out, for a delete
 asked for now and for one ``gallery cleanup`` finds interrupted: the catalog
@@ -13,6 +18,7 @@ from collections.abc import Iterable
 
 from gallery.catalog import Remove
 from gallery.errors import GalleryError, NotFound
+from gallery.images import trash
 from gallery.images.domain import Domain, authorize, tell_deleted
 from gallery.images.record import ImageRecord
 from gallery.images.results import Actor
@@ -62,11 +68,12 @@ def _withdrawing_on_failure(d: Domain, records: list[ImageRecord], actor: Actor)
 
 
 def delete(d: Domain, image_id: str, *, actor: Actor) -> None:
-    """Delete an image. An id no longer in the catalog whose objects are still there
-    (a delete that was interrupted) is finished off.
+    """Delete an image: to the trash while ``d.trash_days`` is above 0, else for good.
+    An id no longer in the catalog whose objects are still there (a delete that was
+    interrupted) is finished off, unless the image is in the trash.
 
     Raises:
-        NotFound: unknown or malformed id.
+        NotFound: unknown or malformed id, or an image in the trash already.
         Forbidden: the actor is neither the uploader nor an admin.
         DocumentDamaged: the catalog cannot be read.
         StorageUnavailable: the storage did not answer; deleting again finishes the job.
@@ -74,7 +81,12 @@ def delete(d: Domain, image_id: str, *, actor: Actor) -> None:
     if not is_image_id(image_id):
         raise NotFound("There is no such image.")
     record = d.catalog.view().get(image_id)
+    if record is not None and d.trash_days > 0:
+        trash.move(d, [record], actor=actor)
+        return
     if record is None:
+        if trash.in_trash(d, image_id):
+            raise NotFound("That image is in the trash already.")
         try:
             record = d.store.read_meta(image_id)
         except Damaged:
@@ -86,11 +98,12 @@ def delete(d: Domain, image_id: str, *, actor: Actor) -> None:
     try:
         _withdrawing_on_failure(d, [record], actor)
     finally:  # out of the catalog is deleted for everyone: recorded even if objects remain
-        d.record(actor, "image.delete", image_id)
+        d.record(actor, "image.delete", image_id, title=record.name)
 
 
 def delete_many(d: Domain, ids: Iterable[str], *, actor: Actor) -> list[str]:
-    """Delete several images: their catalog entries in one write per shard, then their objects.
+    """Delete several images: their catalog entries in one write per shard, then their objects
+    (or, while ``d.trash_days`` is above 0, move them to the trash).
 
     Permission is checked for every image before anything changes: one image
     the actor may not delete refuses the whole request.
@@ -109,8 +122,12 @@ def delete_many(d: Domain, ids: Iterable[str], *, actor: Actor) -> list[str]:
         authorize(record, actor)
     if not records:
         return []
+    if d.trash_days > 0:
+        return trash.move(d, records, actor=actor)
     d.store.mark_deleted([r.id for r in records], actor.username, d.clock())
     removed = _withdrawing_on_failure(d, records, actor)
     if removed:
-        d.record(actor, "images.delete", "", count=len(removed), ids=removed[:100])
+        gone = [r for r in records if r.id in set(removed)]
+        d.record(actor, "images.delete", "", count=len(removed), ids=removed[:100],
+                 titles=[r.name for r in gone[:100]])
     return [r.id for r in records if r.id in set(removed)]

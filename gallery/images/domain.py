@@ -37,6 +37,10 @@ class Domain:
     audit: AuditLog | None = None
     #: Called with the ids of images once they are deleted (albums forget them).
     deleted_listeners: list[Callable[[list[str]], None]] = field(default_factory=list)
+    #: Days a deleted image stays in the trash (``0``: deletes are immediate and final).
+    trash_days: int = 0
+    #: Called with the ids of images once they are moved to the trash (caches drop them).
+    trashed_listeners: list[Callable[[list[str]], None]] = field(default_factory=list)
 
     def record(self, actor: Actor, action: str, target: str, **details: Any) -> None:
         """Write an audit entry for a change that happened."""
@@ -68,11 +72,20 @@ class Domain:
 
 def tell_deleted(d: Domain, image_ids: list[str]) -> None:
     """Tell every listener that these images are gone (a failing listener is logged)."""
-    for listener in d.deleted_listeners:
+    _tell(d.deleted_listeners, image_ids, "deleted")
+
+
+def tell_trashed(d: Domain, image_ids: list[str]) -> None:
+    """Tell every listener that these images went to the trash (a failing one is logged)."""
+    _tell(d.trashed_listeners, image_ids, "moved to the trash")
+
+
+def _tell(listeners: list[Callable[[list[str]], None]], image_ids: list[str], what: str) -> None:
+    for listener in listeners:
         try:
             listener(image_ids)
         except Exception:
-            log.exception("a listener failed after %d image(s) were deleted", len(image_ids))
+            log.exception("a listener failed after %d image(s) were %s", len(image_ids), what)
 
 
 def authorize(record: ImageRecord, actor: Actor) -> None:

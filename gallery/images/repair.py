@@ -6,7 +6,8 @@ while uploads, edits and deletes go on: every shard is rewritten by
 compare-and-swap from what it holds at that moment, so a record written after
 the listing is kept while its original exists, an image deleted meanwhile is
 not revived, and an edit newer than the ``meta.json`` read here (a higher
-``rev``) wins.
+``rev``) wins. An image with a trash document (``trash/<id>.json``) is never
+brought back: it stays in the trash, its document untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gallery.catalog.model import bucket_of
 from gallery.clock import format_timestamp
 from gallery.documents import DocumentDamaged
 from gallery.errors import NotFound, ObjectNotFound
+from gallery.images import trash
 from gallery.images.domain import Domain
 from gallery.images.record import ImageRecord, Variant
 from gallery.images.results import ReindexReport
@@ -30,11 +32,13 @@ from gallery.storage.base import ObjectInfo
 
 
 def _records_from_meta(d: Domain, listing: Mapping[str, Mapping[str, ObjectInfo]],
-                       workers: int) -> tuple[dict[str, ImageRecord], list[str]]:
-    """Records rebuilt from ``meta.json`` for whole images without a tombstone; the
-    ids whose ``meta.json`` is damaged."""
+                       workers: int, trashed: set[str]
+                       ) -> tuple[dict[str, ImageRecord], list[str]]:
+    """Records rebuilt from ``meta.json`` for whole images without a tombstone and not
+    in the trash; the ids whose ``meta.json`` is damaged."""
     wanted = [i for i, objects in listing.items()
-              if ORIGINAL in objects and META in objects and TOMBSTONE not in objects]
+              if ORIGINAL in objects and META in objects and TOMBSTONE not in objects
+              and i not in trashed]
 
     def read(image_id: str) -> ImageRecord | None | bool:
         try:
@@ -74,7 +78,7 @@ def adopt(d: Domain, image_ids: Iterable[str], *, workers: int = 8) -> tuple[lis
     """Put images back into the catalog whose entry went missing but whose objects did not.
 
     An image qualifies when it has its original and a readable ``meta.json``
-    and no tombstone, and is not in the catalog.
+    and no tombstone, is not in the catalog and not in the trash.
 
     Returns:
         The ids added, and the ids left out because the same picture is in the
@@ -87,7 +91,8 @@ def adopt(d: Domain, image_ids: Iterable[str], *, workers: int = 8) -> tuple[lis
     for image_id in dict.fromkeys(image_ids):
         if is_image_id(image_id):
             listing[image_id] = d.store.objects(image_id)
-    found, _ = _records_from_meta(d, listing, workers)
+    found, _ = _records_from_meta(d, listing, workers,
+                                  {i for i in listing if trash.in_trash(d, i)})
     view = d.catalog.view()
     found = {i: r for i, r in found.items() if view.get(i) is None}
     if not found:
@@ -222,8 +227,9 @@ def reindex(d: Domain, *, workers: int = 8) -> ReindexReport:
             damaged_root = None
         root = None
     known_before = set(before)
+    trashed = trash.trashed_ids(d)
     listing = d.store.every_object()
-    rebuilt, damaged_meta = _records_from_meta(d, listing, workers)
+    rebuilt, damaged_meta = _records_from_meta(d, listing, workers, trashed)
     candidates = {**{i: r for i, r in before.items()}, **{i: r for i, r in rebuilt.items()
                                                          if i not in before}}
     _, duplicates = without_duplicates(candidates, known_before)
@@ -275,7 +281,7 @@ def reindex(d: Domain, *, workers: int = 8) -> ReindexReport:
     catalog.update_root(lambda r: r.with_extra(rebuilt_at=rebuilt_at))
     catalog.forget()
     after = {r.id: r for r in catalog.view().records()}
-    _rebuild_hashes(d, after, listing)
+    _rebuild_hashes(d, after, listing, trashed)
     if damaged_root is not None:
         repaired = True
     found = {i: r for old, _ in decided.values() for i, r in old.items()}
@@ -294,9 +300,10 @@ def reindex(d: Domain, *, workers: int = 8) -> ReindexReport:
 
 
 def _rebuild_hashes(d: Domain, records: Mapping[str, ImageRecord],
-                    listing: Mapping[str, Mapping[str, ObjectInfo]]) -> None:
+                    listing: Mapping[str, Mapping[str, ObjectInfo]], trashed: set[str]) -> None:
     """Every bucket holds exactly the hashes of the catalog's images, plus claims of
-    uploads under way (their objects are there, their record not yet)."""
+    uploads under way (their objects are there, their record not yet); images in the
+    trash hold none."""
     wanted: dict[str, dict[str, str]] = {}
     for record in records.values():
         for sha in record.hashes:
@@ -305,7 +312,7 @@ def _rebuild_hashes(d: Domain, records: Mapping[str, ImageRecord],
     def want(bucket: str, current: dict[str, str]) -> dict[str, str]:
         out = dict(wanted.get(bucket, {}))
         for sha, holder in current.items():
-            if sha in out or holder in records:
+            if sha in out or holder in records or holder in trashed:
                 continue
             objects = listing.get(holder)
             in_flight = (TOMBSTONE not in objects and ORIGINAL in objects) if objects is not None \

@@ -16,9 +16,11 @@ from gallery.audit import AuditLog
 from gallery.catalog import Catalog, CatalogView, HashIndex
 from gallery.catalog.upgrade import upgrader
 from gallery.clock import RisingClock
+from gallery.errors import NotFound
 from gallery.images import backfill as backfilling
 from gallery.images import delete as deleting
 from gallery.images import edit, read, repair, search
+from gallery.images import trash as trashing
 from gallery.images import upload as uploading
 from gallery.images.domain import Domain
 from gallery.images.record import ImageRecord
@@ -39,17 +41,19 @@ class Images:
         clock: the current time (default: a clock that rises every call).
         audit: where changes are recorded (``None``: not recorded).
         max_records: split shards above this many records (tests make it small).
+        trash_days: how long deleted images stay in the trash (``0``: deletes are final).
     """
 
     def __init__(self, storage: Storage, keys: Keys, *, limits: Limits,
                  clock: Callable[[], datetime] | None = None, audit: AuditLog | None = None,
-                 max_records: int | None = None) -> None:
+                 max_records: int | None = None, trash_days: int = 0) -> None:
         clock = clock or RisingClock()
         store = ImageStore(storage, keys)
         hashes = HashIndex(storage, keys)
         catalog = Catalog(storage, keys, locate=store.created_at,
                           upgrade=upgrader(hashes, clock), max_records=max_records)
-        self.d = Domain(storage, keys, store, catalog, hashes, limits, clock, audit)
+        self.d = Domain(storage, keys, store, catalog, hashes, limits, clock, audit,
+                        trash_days=max(0, trash_days))
 
     @property
     def catalog(self) -> Catalog:
@@ -62,6 +66,19 @@ class Images:
     def on_delete(self, listener: Callable[[list[str]], None]) -> None:
         """Call ``listener`` with the ids of images once they are deleted."""
         self.d.deleted_listeners.append(listener)
+
+    def on_trash(self, listener: Callable[[list[str]], None]) -> None:
+        """Call ``listener`` with the ids of images once they are moved to the trash."""
+        self.d.trashed_listeners.append(listener)
+
+    @property
+    def trash_days(self) -> int:
+        """Days a deleted image stays in the trash (``0``: deletes are final)."""
+        return self.d.trash_days
+
+    def now(self) -> datetime:
+        """The domain's current time (what the trash's keep period is counted against)."""
+        return self.d.clock()
 
     def view(self) -> CatalogView:
         """The catalog as one request sees it (raises DocumentDamaged, StorageUnavailable)."""
@@ -152,6 +169,55 @@ class Images:
     def finish_delete(self, records: list[ImageRecord]) -> list[str]:
         """See :func:`gallery.images.delete.finish_delete`."""
         return deleting.finish_delete(self.d, records)
+
+    # -- the trash ---------------------------------------------------------------------------
+
+    def trash(self, *, actor: Actor | None = None) -> list[trashing.TrashEntry]:
+        """See :func:`gallery.images.trashing.entries`."""
+        return trashing.entries(self.d, actor=actor)
+
+    def trash_ids(self) -> set[str]:
+        """See :func:`gallery.images.trashing.trashed_ids`."""
+        return trashing.trashed_ids(self.d)
+
+    def trash_entry(self, image_id: str, *, actor: Actor | None = None
+                    ) -> trashing.TrashEntry | None:
+        """One image of the trash (that ``actor``, when given, may restore), or ``None``.
+
+        Raises: DocumentDamaged, StorageUnavailable.
+        """
+        if actor is None:
+            return trashing.read_entry(self.d, image_id)
+        try:
+            return trashing.get(self.d, image_id, actor=actor)
+        except NotFound:
+            return None
+
+    def restore(self, image_id: str, *, actor: Actor) -> dict[str, Any]:
+        """See :func:`gallery.images.trashing.restore`."""
+        return trashing.restore(self.d, image_id, actor=actor).public()
+
+    def restore_many(self, ids: Iterable[str], *, actor: Actor
+                     ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """See :func:`gallery.images.trashing.restore_many`."""
+        restored, refused = trashing.restore_many(self.d, ids, actor=actor)
+        return [r.public() for r in restored], refused
+
+    def purge(self, ids: Iterable[str], *, actor: Actor) -> list[str]:
+        """See :func:`gallery.images.trashing.purge_ids`."""
+        return trashing.purge_ids(self.d, ids, actor=actor)
+
+    def empty_trash(self, *, actor: Actor, older_than: int | None = None) -> list[str]:
+        """See :func:`gallery.images.trashing.empty`."""
+        return trashing.empty(self.d, actor=actor, older_than=older_than)
+
+    def expired_trash(self, now: datetime | None = None) -> list[trashing.TrashEntry]:
+        """See :func:`gallery.images.trashing.expired`."""
+        return trashing.expired(self.d, now)
+
+    def purge_expired(self, *, actor: Actor, now: datetime | None = None) -> list[str]:
+        """See :func:`gallery.images.trashing.purge_expired`."""
+        return trashing.purge_expired(self.d, actor=actor, now=now)
 
     # -- repairs ------------------------------------------------------------------------
 

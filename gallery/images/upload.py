@@ -46,6 +46,7 @@ from gallery.images.record import (
 from gallery.images.results import UploadResult
 from gallery.images.store import Damaged
 from gallery.images.titles import default_title
+from gallery.images.trash import claim_is_stale, in_trash
 from gallery.imaging import ProcessedImage, process_upload
 from gallery.keys import is_image_id, new_image_id
 from gallery.names import FALLBACK_NAME, sanitize_filename
@@ -188,6 +189,11 @@ class UploadBatch:
             self.on_result(tag, err)
             return
         existing = self.d.catalog.view().get(image_id)
+        if existing is None and in_trash(self.d, image_id):
+            self.on_result(tag, Conflict(
+                f"The image {image_id} is in this gallery's trash; restore it, or delete it "
+                "for good, and import again."))
+            return
         if existing is not None:
             if existing.sha256 == _sha256(data) or existing.upload_sha256 == _sha256(data):
                 self.on_result(tag, UploadResult(existing.public(), True))
@@ -310,15 +316,16 @@ class UploadBatch:
                 self.on_result(s.tag, UploadResult(s.record.public(), False))
 
     def _claim(self, claims: dict[str, str]) -> dict[str, str]:
-        """Claim the hashes; a claim held by an image that is neither in the catalog nor
-        has its objects any more (an upload that failed half-way) is taken over."""
+        """Claim the hashes; a claim held by an image that is not in the catalog and either
+        has no objects any more (an upload that failed half-way) or is in the trash is
+        taken over."""
         taken = self.d.hashes.claim(claims)
         if not taken:
             return taken
         view = self.d.catalog.view()
         stale = {}
-        for sha, holder in taken.items():
-            if view.get(holder) is None and self._meta_of(holder) is None:
+        for sha, holder in taken.items():  # gone half-way, or in the trash
+            if claim_is_stale(self.d, view, holder):
                 stale[sha] = holder
         if stale:
             still = self.d.hashes.claim({sha: claims[sha] for sha in stale}, stale=stale)

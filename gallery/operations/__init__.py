@@ -129,7 +129,7 @@ class Operations:
         rt = self
         run = Cleanup(rt.storage, rt.keys, rt.images, grace=rt.settings["cleanup_grace"],
                       login_window=rt.settings["login_window"], now=now or utcnow(),
-                      albums=rt.albums, links=rt.links)
+                      albums=rt.albums, links=rt.links, actor=actor)
         report, orphans = run.survey(dry_run)
         # Files a crash left in the middle of a write (file backend), never younger than an hour.
         report.temporary_files = rt.storage.sweep_temporary(
@@ -141,6 +141,7 @@ class Operations:
             actor, "gallery.cleanup", "", removed=len(report.removed),
             regenerated=len(report.regenerated), failed=len(report.failed),
             album_members=len(report.album_members), links=len(report.stale_links),
+            trash=len(report.trash_expired) + len(report.trash_incomplete),
         )
         return report
 

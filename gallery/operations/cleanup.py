@@ -26,6 +26,12 @@ What is looked for, in one listing of the prefix and one read of the index:
 * **stale links**: share links revoked or expired more than 30 days ago, or
   whose album was deleted, and usage records left without their link. Removed
   (:meth:`gallery.albums.Links.stale`, :meth:`~gallery.albums.Links.remove`).
+* **trash**: images kept in the trash longer than ``GALLERY_TRASH_DAYS``, and
+  trash documents whose original is gone (a purge that stopped): deleted for
+  good (:func:`gallery.images.trash.purge`). Trash documents of images that
+  are in the catalog (a move to the trash or a restore that stopped half-way:
+  the catalog wins): removed. Images in the trash are never "unindexed" and
+  their album memberships are kept.
 * **unknown** objects outside the gallery's own names. Listed, never touched
   (the bucket may be shared).
 
@@ -46,9 +52,12 @@ from typing import Any
 
 from gallery.albums import Albums, Links, ShareLink
 from gallery.albums.links import KEEP_CLOSED
+from gallery.audit import CLI_ACTOR
 from gallery.clock import format_timestamp, parse_timestamp
 from gallery.errors import GalleryError
+from gallery.images import trash
 from gallery.images.record import ImageRecord
+from gallery.images.results import Actor
 from gallery.images.service import Images
 from gallery.images.store import Damaged, delete_order
 from gallery.imaging import VARIANT_SIZES
@@ -93,6 +102,11 @@ class CleanupReport:
         album_members: ``(album id, image id)`` of album members whose image is gone.
         stale_links: ``(link id, why)`` of share links to remove (closed for 30 days,
             or their album deleted), and of usage records without their link.
+        trash_expired: ids of images kept in the trash for the whole keep period.
+        trash_incomplete: ids of images in the trash whose original is gone (a purge
+            that stopped half-way): deleted for good.
+        trash_stale: ids of images in the catalog that also have a trash document (a
+            move or a restore that stopped half-way): the document is removed.
         young: keys and ids left alone because they are younger than ``grace``.
         unknown: objects under the prefix that are not the gallery's; left alone.
         removed: keys deleted, ``index:<id>`` for each index entry dropped and
@@ -114,6 +128,9 @@ class CleanupReport:
     stale_shards: list[str] = field(default_factory=list)
     album_members: list[tuple[str, str]] = field(default_factory=list)
     stale_links: list[tuple[str, str]] = field(default_factory=list)
+    trash_expired: list[str] = field(default_factory=list)
+    trash_incomplete: list[str] = field(default_factory=list)
+    trash_stale: list[str] = field(default_factory=list)
     young: list[str] = field(default_factory=list)
     unknown: list[Found] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -128,6 +145,7 @@ class CleanupReport:
         return not (self.orphans or self.unindexed or self.interrupted or self.dangling
                     or self.regenerable or self.expired or self.meta_behind
                     or self.stale_shards or self.album_members or self.stale_links
+                    or self.trash_expired or self.trash_incomplete or self.trash_stale
                     or self.failed)
 
     @property
@@ -151,6 +169,9 @@ class CleanupReport:
             "expired": [found.to_json() for found in self.expired],
             "album_members": [{"album": a, "image": i} for a, i in self.album_members],
             "stale_links": [{"id": i, "why": why} for i, why in self.stale_links],
+            "trash_expired": list(self.trash_expired),
+            "trash_incomplete": list(self.trash_incomplete),
+            "trash_stale": list(self.trash_stale),
             "young": list(self.young),
             "unknown": [found.to_json() for found in self.unknown],
             "removed": list(self.removed),
@@ -199,6 +220,18 @@ class CleanupReport:
         if self.stale_links:
             out.append(f"Share links closed for good (removed): {len(self.stale_links)}")
             out += [f"  {link_id}: {why}" for link_id, why in self.stale_links]
+        if self.trash_expired:
+            out.append(f"Images kept in the trash for the whole keep period (deleted for good): "
+                       f"{len(self.trash_expired)}")
+            out += [f"  {image_id}" for image_id in self.trash_expired]
+        if self.trash_incomplete:
+            out.append(f"Images in the trash whose original is gone (deleted for good): "
+                       f"{len(self.trash_incomplete)}")
+            out += [f"  {image_id}" for image_id in self.trash_incomplete]
+        if self.trash_stale:
+            out.append(f"Trash documents of images still in the gallery (removed): "
+                       f"{len(self.trash_stale)}")
+            out += [f"  {image_id}" for image_id in self.trash_stale]
         if self.young:
             out.append(f"Left alone, younger than {self.grace} s: {len(self.young)}")
         if self.unknown:
@@ -249,6 +282,7 @@ class Cleanup:
         now: the time the run takes as now.
         albums: the albums (``None``: they are not looked at).
         links: the share links (``None``: they are not looked at).
+        actor: who the audit entries of images deleted for good name.
     """
 
     def __init__(
@@ -262,6 +296,7 @@ class Cleanup:
         now: datetime,
         albums: Albums | None = None,
         links: Links | None = None,
+        actor: str = CLI_ACTOR,
     ) -> None:
         self.storage = storage
         self.keys = keys
@@ -272,6 +307,9 @@ class Cleanup:
         self.cutoff = now - timedelta(seconds=grace)
         self.albums = albums
         self.links = links
+        self.actor = Actor(actor, is_admin=True)
+        #: the trash entries to delete for good, by id
+        self._purge: dict[str, trash.TrashEntry] = {}
         #: the stale links found, by id (``None``: a usage record without its link)
         self._stale: dict[str, ShareLink | None] = {}
 
@@ -301,6 +339,7 @@ class Cleanup:
         strays: list[ObjectInfo] = []
         usages: dict[str, ObjectInfo] = {}
         link_ids: set[str] = set()
+        trash_docs: dict[str, ObjectInfo] = {}
         for info in self.storage.list(self.keys.prefix):
             if info.key.startswith(self.keys.images_prefix):
                 image_id = self.keys.image_id_of(info.key)
@@ -330,6 +369,12 @@ class Cleanup:
             elif info.key.startswith(self.keys.albums_prefix):
                 if self.keys.album_id_of(info.key) is None:
                     report.unknown.append(self._found(info))
+            elif info.key.startswith(self.keys.trash_prefix):
+                trashed_id = self.keys.trash_id_of(info.key)
+                if trashed_id is None:
+                    report.unknown.append(self._found(info))
+                else:
+                    trash_docs[trashed_id] = info
             elif not self._known(info.key):
                 report.unknown.append(self._found(info))
 
@@ -344,6 +389,8 @@ class Cleanup:
                     report.young.append(image_id)
             elif image_id in records:
                 self._check_indexed(report, image_id, records[image_id], infos)
+            elif image_id in trash_docs:
+                continue  # in the trash: see _survey_trash
             elif any(info.updated > self.cutoff for info in infos):
                 report.young += [info.key for info in infos]
             elif self.keys.original(image_id) in names and self.keys.meta(image_id) in names:
@@ -362,9 +409,39 @@ class Cleanup:
             orphans[""] = old_strays
             report.orphans += [self._found(info) for info in old_strays
                                if info.key.startswith(self.keys.images_prefix)]
+        self._survey_trash(report, trash_docs, records, groups)
         self._survey_albums(report)
         self._survey_links(report, link_ids, usages)
         return report, orphans
+
+    def _survey_trash(self, report: CleanupReport, docs: dict[str, ObjectInfo],
+                      records: dict[str, ImageRecord],
+                      groups: dict[str, list[ObjectInfo]]) -> None:
+        """Trash documents of listed images; images kept long enough, or whose original
+        is gone."""
+        days = self.images.trash_days
+        for image_id, info in sorted(docs.items()):
+            if info.updated > self.cutoff:
+                report.young.append(info.key)
+                continue
+            if image_id in records:
+                report.trash_stale.append(image_id)
+                continue
+            try:
+                entry = self.images.trash_entry(image_id)
+            except GalleryError as err:
+                report.failed.append((info.key, err.message))
+                continue
+            if entry is None:
+                continue  # purged or restored meanwhile
+            names = {i.key for i in groups.get(image_id, [])}
+            if self.keys.original(image_id) not in names:
+                report.trash_incomplete.append(image_id)
+            elif entry.expired(days, self.now):
+                report.trash_expired.append(image_id)
+            else:
+                continue
+            self._purge[image_id] = entry
 
     def _usage_of(self, key: str) -> str | None:
         """The link whose usage record ``key`` is, or ``None``."""
@@ -477,6 +554,7 @@ class Cleanup:
     def repair(self, report: CleanupReport, orphans: dict[str, list[ObjectInfo]]) -> None:
         """Carry out what :meth:`survey` found; failures go to ``report.failed``."""
         self._remove_orphans(report, orphans)
+        self._empty_trash(report)
         self._put_back(report)
         self._finish_deletes(report)
         self._drop_dangling(report)
@@ -495,6 +573,29 @@ class Cleanup:
                 report.young += [info.key for info in infos]
                 continue
             self._delete(report, _delete_order(infos, self.keys, image_id))
+
+    def _empty_trash(self, report: CleanupReport) -> None:
+        """Delete for good what the trash kept long enough (or lost the original of); take
+        out the trash documents of images the catalog lists."""
+        d = self.images.d
+        if self._purge:
+            listed = {image_id: [i.key for i in self.storage.list(self.keys.image_prefix(image_id))]
+                      for image_id in self._purge}
+            try:
+                gone = trash.purge(d, list(self._purge.values()), actor=self.actor,
+                                   reason="expired")
+            except GalleryError as err:
+                report.failed += [(image_id, err.message) for image_id in self._purge]
+            else:
+                for image_id in gone:
+                    report.removed += [*delete_order(self.keys, image_id, listed[image_id]),
+                                       self.keys.trash(image_id)]
+        if report.trash_stale:
+            self.images.catalog.forget()
+            view = self.images.view()
+            for image_id in report.trash_stale:
+                if view.get(image_id) is not None:
+                    self._delete(report, [self.keys.trash(image_id)])
 
     def _put_back(self, report: CleanupReport) -> None:
         """Return whole images to the catalog; copies of a picture it has are removed."""

@@ -308,7 +308,7 @@ def check_albums(rt: Operations) -> str:
         if bad_links:
             fixes.append("Repair the link's JSON by hand, or delete the object (the link stops "
                          "working; make a new one).")
-    present = {row.id for row in rt.images.view().rows()}
+    present = {row.id for row in rt.images.view().rows()} | rt.images.trash_ids()
     dangling = {album.id: sum(1 for i in album.image_ids if i not in present)
                 for album in albums}
     dangling = {album_id: count for album_id, count in dangling.items() if count}

@@ -64,6 +64,9 @@ class Stats:
         links: share links by state (:data:`LINK_STATES`, each always present).
         damaged: keys of album and link documents that cannot be read (not counted).
         cache: this machine's media cache, where there is one.
+        trash_count: images in the trash (not counted in ``image_count``).
+        trash_bytes: what the objects of the images in the trash take (part of
+            ``bytes_by_kind``), freed when the trash is emptied.
     """
 
     image_count: int
@@ -81,6 +84,8 @@ class Stats:
     links: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LINK_STATES, 0))
     damaged: list[str] = field(default_factory=list)
     cache: CacheFigures | None = None
+    trash_count: int = 0
+    trash_bytes: int = 0
 
     @property
     def total_bytes(self) -> int:
@@ -103,6 +108,8 @@ class Stats:
                 f"{kind} {count}" for kind, count in self.by_content_type.items()))
         recent = sum(count for _, count in self.per_day)
         out.append(f"Uploads in the last {len(self.per_day)} days: {recent}")
+        out.append(f"Trash: {self.trash_count} image{'' if self.trash_count == 1 else 's'}, "
+                   f"{self.trash_bytes} bytes")
         out.append(f"Albums: {self.album_count}, holding {self.images_in_albums} of the images")
         out.append(f"Share links: {self.link_count}; " + ", ".join(
             f"{state} {count}" for state, count in self.links.items()
@@ -141,6 +148,8 @@ class Stats:
             "link_count": self.link_count,
             "damaged": list(self.damaged),
             "cache": self.cache.to_json() if self.cache is not None else None,
+            "trash_count": self.trash_count,
+            "trash_bytes": self.trash_bytes,
         }
 
 
@@ -150,6 +159,8 @@ def kind_of(key: str, keys: Keys) -> str:
         return "index"
     if key.startswith((keys.albums_prefix, keys.links_prefix)):
         return "albums"
+    if key.startswith(keys.trash_prefix):
+        return "metadata"
     image_id = keys.image_id_of(key)
     if image_id is None:
         return "other"
@@ -230,8 +241,16 @@ def gather(
         if albums is not None and links is not None
         else (0, 0, dict.fromkeys(LINK_STATES, 0)))
     sizes = dict.fromkeys(KINDS, 0)
+    trashed: set[str] = set()
+    by_image: Counter[str] = Counter()
     for info in storage.list(keys.prefix):
         sizes[kind_of(info.key, keys)] += info.size
+        trashed_id = keys.trash_id_of(info.key)
+        if trashed_id is not None:
+            trashed.add(trashed_id)
+        image_id = keys.image_id_of(info.key)
+        if image_id is not None:
+            by_image[image_id] += info.size
     largest = sorted(rows, key=lambda r: (-r.size, r.id))[:LARGEST]
     return Stats(
         image_count=len(rows),
@@ -248,4 +267,6 @@ def gather(
         images_in_albums=in_albums,
         links=links_by_state,
         damaged=damaged,
+        trash_count=len(trashed),
+        trash_bytes=sum(by_image[i] for i in trashed),
     )

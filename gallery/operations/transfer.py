@@ -74,6 +74,7 @@ class ExportReport:
         damaged_albums: ids of albums whose stored document is damaged (left out).
         site: whether the site's settings were written (``site.json``).
         damaged_site: the stored ``site.json`` is damaged (left out).
+        in_trash: images in the trash, which are not exported.
     """
 
     dest: str
@@ -84,11 +85,13 @@ class ExportReport:
     damaged_albums: list[str] = field(default_factory=list)
     site: bool = False
     damaged_site: bool = False
+    in_trash: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"dest": self.dest, "images": self.images, "bytes": self.bytes,
                 "missing": list(self.missing), "albums": self.albums,
-                "damaged_albums": list(self.damaged_albums), "site": self.site}
+                "damaged_albums": list(self.damaged_albums), "site": self.site,
+                "in_trash": self.in_trash}
 
     def lines(self) -> list[str]:
         """A summary for people."""
@@ -104,6 +107,9 @@ class ExportReport:
             out.append("The site's settings are in site.json.")
         if self.damaged_site:
             out.append("Left out the site's settings: site.json is damaged (run `gallery doctor`).")
+        if self.in_trash:
+            out.append(f"Left out {self.in_trash} image{'s' if self.in_trash != 1 else ''} in the "
+                       "trash (restore them first to export them).")
         return out
 
 
@@ -197,6 +203,7 @@ class _Plan:
     damaged_albums: list[str]
     site_bytes: bytes | None  # None: never saved, or damaged
     damaged_site: bool
+    in_trash: int
 
 
 def _plan(rt: Operations, now: datetime) -> _Plan:
@@ -214,7 +221,7 @@ def _plan(rt: Operations, now: datetime) -> _Plan:
         site_bytes, damaged_site = None, True
     return _Plan(orjson.dumps(index), records, format_timestamp(now),
                  album_export.dump(albums), len(albums), sorted(damaged), site_bytes,
-                 damaged_site)
+                 damaged_site, len(rt.images.trash_ids()))
 
 
 def _manifest(plan: _Plan, rt: Operations, exported: list[dict[str, Any]],
@@ -248,7 +255,8 @@ def export_folder(rt: Operations, dest: Path, now: datetime, progress: Progress 
     if plan.site_bytes is not None:
         (dest / SITE).write_bytes(plan.site_bytes)
     report = ExportReport(str(dest), albums=plan.albums, damaged_albums=plan.damaged_albums,
-                          site=plan.site_bytes is not None, damaged_site=plan.damaged_site)
+                          site=plan.site_bytes is not None, damaged_site=plan.damaged_site,
+                          in_trash=plan.in_trash)
     exported: list[dict[str, Any]] = []
     for done, record in enumerate(plan.records, 1):
         target = dest / original_name(record)
@@ -292,6 +300,7 @@ def iter_zip(rt: Operations, now: datetime, report: ExportReport,
     plan = _plan(rt, now)
     report.albums, report.damaged_albums = plan.albums, plan.damaged_albums
     report.site, report.damaged_site = plan.site_bytes is not None, plan.damaged_site
+    report.in_trash = plan.in_trash
     sink = Sink()
     exported: list[dict[str, Any]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -50,6 +50,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         site_pages,
         upload,
     )
+    from gallery.web import trash as trash_pages
     from gallery.web.views import site_url
 
     app.add_template_global(site_url)
@@ -69,6 +70,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(share.bp)
     app.register_blueprint(site_pages.bp)
     compression.init_app(app)
+    app.register_blueprint(trash_pages.bp)
 
     from gallery.cli import init_app as init_cli
 

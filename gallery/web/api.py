@@ -68,8 +68,64 @@ def update_image(image_id: str) -> Response:
 
 @bp.delete("/images/<image_id>")
 def delete_image(image_id: str) -> tuple[str, int]:
+    """Delete an image: to the trash (while ``GALLERY_TRASH_DAYS`` is above 0), else for good.
+
+    ``?undo=1`` (the image page's dialog, signed in by its session cookie): the next
+    page shows "Moved to the trash" with its Undo, as after the confirmation page.
+    """
     who = require_actor()
-    runtime().images.delete(image_id, actor=who)
+    images = runtime().images
+    record = images.get(image_id) if images.trash_days else None
+    images.delete(image_id, actor=who)
+    if record is not None and request.args.get("undo") == "1" \
+            and "Authorization" not in request.headers:
+        from gallery.web.trash import offer_undo
+
+        offer_undo([record])
+    return "", 204
+
+
+# --- the trash ---------------------------------------------------------------------------------
+
+
+def _trash_json(entry: dict[str, Any]) -> dict[str, Any]:
+    """One image of the trash as the API shows it (see the README's API section)."""
+    return {"id": entry["id"], "title": entry["title"], "trashed_at": entry["trashed_at"],
+            "trashed_by": entry["trashed_by"], "purge_at": entry["purge_at"],
+            "bytes": entry["bytes"], "image": image_json(entry["image"]),
+            "urls": {"thumbnail": site_url("trash.thumbnail", image_id=entry["id"],
+                                           variant="sm") if entry["thumbnail"] else None}}
+
+
+@bp.get("/trash")
+def list_trash() -> Response:
+    """The images in the trash the caller may restore (an admin's: everyone's), the most
+    recently deleted first."""
+    from gallery.web.trash import describe
+
+    who = require_actor()
+    rt = runtime()
+    entries = describe(rt.images.trash(actor=who))
+    return jsonify(images=[_trash_json(e) for e in entries], trash_days=rt.images.trash_days)
+
+
+@bp.post("/trash/<image_id>/restore")
+def restore_image(image_id: str) -> Response:
+    """Put an image of the trash back where it was: ``200`` and its JSON.
+
+    Raises:
+        NotFound: it is not in the trash (or is someone else's). Conflict: the same
+            picture was uploaded again meanwhile. Gone: its original is lost.
+    """
+    who = require_actor()
+    return jsonify(image_json(runtime().images.restore(image_id, actor=who)))
+
+
+@bp.delete("/trash/<image_id>")
+def purge_image(image_id: str) -> tuple[str, int]:
+    """Delete an image of the trash for good: ``204``. Raises: NotFound."""
+    who = require_actor()
+    runtime().images.purge([image_id], actor=who)
     return "", 204
 
 

@@ -190,9 +190,14 @@ def delete(image_id: str):
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
         service.delete(image_id, actor=who)
-        flash(f"Deleted “{record.get('title') or record['filename']}”.", "info")
+        if service.trash_days:
+            from gallery.web.trash import offer_undo
+
+            offer_undo([record])  # "Moved to the trash — Undo" on the next page
+        else:
+            flash(f"Deleted “{record.get('title') or record['filename']}”.", "info")
         return redirect(url_for("pages.index"))
-    return render_template("delete.html", image=record, form=form)
+    return render_template("delete.html", image=record, form=form, trash_days=service.trash_days)
 
 
 @bp.get("/healthz")

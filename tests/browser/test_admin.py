@@ -74,8 +74,9 @@ def test_select_all_then_delete_after_confirming(tab, runtime, add_image):
     tab.get_by_role("heading", name="Delete 3 images?").wait_for()
     assert len(runtime.images.view().ids()) == 3  # nothing yet
     tab.get_by_role("button", name="Delete 3 images").click()
-    tab.locator(".flash", has_text="Deleted 3 images.").wait_for()
+    tab.locator("form.undo", has_text="Moved 3 images to the trash.").wait_for()
     assert len(runtime.images.view().ids()) == 0
+    assert len(runtime.images.trash_ids()) == 3
 
 
 def test_delete_selected_with_nothing_selected_asks_for_a_selection(tab, add_image):

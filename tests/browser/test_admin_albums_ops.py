@@ -21,8 +21,9 @@ def storage():
 
 @pytest.fixture
 def settings() -> dict:
-    """No grace period, so cleanup has album members and links to show at once."""
-    return {"cleanup_grace": 0}
+    """No grace period, so cleanup has album members and links to show at once; deletes
+    are final, so an album can list an image that is gone."""
+    return {"cleanup_grace": 0, "trash_days": 0}
 
 
 @pytest.fixture

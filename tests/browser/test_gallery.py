@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from gallery.images.results import Actor
 from tests.browser import pages
 from tests.browser.conftest import ADMIN
 from tests.browser.pages import expect
@@ -140,11 +141,15 @@ def test_delete_with_the_confirm_dialog(page, seed, runtime):
     page.get_by_role("link", name="Delete…").click()
     dialog.locator("button.confirm-delete").click()
     expect(page).to_have_url(at("/"))
-    expect(page.locator("#flashes")).to_contain_text(f"Deleted “{images[0]['title']}”")
+    undo = page.locator("form.undo")
+    expect(undo).to_contain_text(f"Moved “{images[0]['title']}” to the trash.")
     expect(page.locator(TILES)).to_have_count(1)
     expect(page.locator(TILES).first).to_have_attribute("data-id", images[1]["id"])
-    assert page.goto(f"/images/{images[0]['id']}").status == 404
     assert [i["id"] for i in runtime.images.list_images(limit=10)[0]] == [images[1]["id"]]
+    undo.get_by_role("button", name="Undo").click()  # the dialog's delete can be undone
+    expect(page.locator(TILES)).to_have_count(2)
+    runtime.images.delete(images[0]["id"], actor=Actor(ADMIN[0], is_admin=True))
+    assert page.goto(f"/images/{images[0]['id']}").status == 404
 
 
 def test_sign_out(page, users):

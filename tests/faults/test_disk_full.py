@@ -40,7 +40,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def served(small_disk: Path) -> Iterator[dict[str, Any]]:
-    app = build_app(FileStorage(small_disk / "bucket"))
+    app = build_app(FileStorage(small_disk / "bucket"), trash_days=0)  # deletes free space
     accounts = app.extensions["gallery"].accounts
     accounts.create_user("ada", "correct horse battery", "admin")
     token, _ = accounts.create_token("ada", "faults")

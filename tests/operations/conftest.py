@@ -22,8 +22,12 @@ def set_clock(runtime: Runtime, clock: Callable[[], datetime]) -> None:
 
 
 def build_runtime(storage: Storage, **overrides: Any) -> Runtime:
-    """A runtime over ``storage`` with the prefix ``g/`` and a clock that steps a second per call."""
-    settings = load_settings({}, {"prefix": "g/", "secret_key": "ops-test", **overrides})
+    """A runtime over ``storage`` with the prefix ``g/`` and a clock that steps a second per call.
+
+    Deletes are final (``trash_days=0``) unless a test asks for the trash.
+    """
+    settings = load_settings({}, {"prefix": "g/", "secret_key": "ops-test", "trash_days": 0,
+                                  **overrides})
     runtime = Runtime.build(settings, storage)
     set_clock(runtime, StepClock())
     return runtime

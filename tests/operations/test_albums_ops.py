@@ -490,7 +490,7 @@ def test_the_commands_speak_of_albums_and_links(tmp_path):
 
     def app_on(folder: str):
         return create_app({"storage": f"file://{tmp_path / folder}", "secret_key": "x",
-                           "cleanup_grace": 0}, environ={})
+                           "cleanup_grace": 0, "trash_days": 0}, environ={})
 
     source = app_on("source")
     runtime = source.extensions["gallery"]

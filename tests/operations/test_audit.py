@@ -81,7 +81,9 @@ def test_deletes_are_audited(runtime, upload):
     many, single = runtime.audit.latest(2)
     assert (single.actor, single.action, single.target) == ("alice", "image.delete", one)
     assert (many.actor, many.action, many.details) == (
-        "root", "images.delete", {"count": 2, "ids": [two, three]})
+        "root", "images.delete", {"count": 2, "ids": [two, three],
+                                  "titles": ["photo-2", "photo-3"]})
+    assert single.details == {"title": "photo-1"}
     with pytest.raises(Forbidden):
         runtime.images.delete_many([upload(4, by="alice")], actor=BOB)
     assert len(runtime.audit.latest()) == 2  # a refused delete is not recorded

@@ -269,10 +269,12 @@ def test_owner_page_has_what_in_place_editing_needs(uploader):
     assert markup.one("span", id="edit-status")["role"] == "status"
     assert markup.one("a", class_="delete-link")["href"] == f"/images/{image['id']}/delete"
     dialog = markup.one("dialog", id="confirm-delete")
-    assert dialog["data-api"] == f"/api/v1/images/{image['id']}"
+    # The delete goes to the trash, and the next page offers its Undo.
+    assert dialog["data-api"] == f"/api/v1/images/{image['id']}?undo=1"
+    assert dialog["data-trash"] == "30"
     markup.one("button", class_="confirm-delete")
     markup.one("button", class_="cancel")
-    assert "This cannot be undone" in uploader.get(f"/images/{image['id']}").text
+    assert "It goes to the trash" in uploader.get(f"/images/{image['id']}").text
     # The page's token lets the script save and delete through the API.
     token = markup.one("meta", name="csrf-token")["content"]
     saved = uploader.request("PATCH", form["data-api"], headers={"X-CSRFToken": token},
@@ -282,6 +284,7 @@ def test_owner_page_has_what_in_place_editing_needs(uploader):
     assert page(uploader, f"/images/{image['id']}").one("h1").text.strip() == "Coastal cliffs"
     deleted = uploader.request("DELETE", dialog["data-api"], headers={"X-CSRFToken": token})
     assert deleted.status_code == 204
+    assert "Moved “Coastal cliffs” to the trash." in uploader.get("/").text
     assert uploader.get(f"/images/{image['id']}").status_code == 404
 
 

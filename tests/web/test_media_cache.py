@@ -308,6 +308,9 @@ def test_deleting_an_image_drops_its_entries(gallery, bucket, cache_dir) -> None
     assert [name.split(".")[0] for name in entries(cache_dir)] == [other_id]
     assert requests.get(f"{url}/media/{image_id}", timeout=30).status_code == 404
     assert requests.get(f"{url}/media/{other_id}", timeout=30).content == other
+    assert runtime.images.trash_ids() == {image_id}  # moved to the trash: dropped all the same
+    runtime.images.restore(image_id, actor=ADMIN)
+    assert get(f"{url}/media/{image_id}/sm", cache_dir).status_code == 200
 
 
 @pytest.mark.parametrize("gallery", [{"cache_bytes": "0"}], indirect=True)

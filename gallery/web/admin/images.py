@@ -74,7 +74,7 @@ def bulk_images():
             flash("The selected images are already gone.", "info")
             return redirect(_back())
         return render_template("admin/images_delete.html", images=selected, form=ConfirmForm(),
-                               back=_back())
+                               back=_back(), trash_days=runtime().images.trash_days)
     if action not in ("add", "remove"):
         raise BadRequest("Choose Delete selected…, Add to album or Remove from album.")
     album_id = request.form.get("album", "")
@@ -94,17 +94,26 @@ def delete_images():
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
         asked = [image["id"] for image in selected]
-        deleted = runtime().images.delete_many(asked, actor=require_admin()) if asked else []
+        service = runtime().images
+        deleted = service.delete_many(asked, actor=require_admin()) if asked else []
         gone = len(set(request.values.getlist("ids"))) - len(deleted)
-        message = f"Deleted {len(deleted)} image{'' if len(deleted) == 1 else 's'}."
+        if service.trash_days and deleted:
+            from gallery.web.trash import offer_undo
+
+            offer_undo([image for image in selected if image["id"] in set(deleted)])
+            message = ""
+        else:
+            message = f"Deleted {len(deleted)} image{'' if len(deleted) == 1 else 's'}."
         if gone > 0:
             message += f" {gone} {'was' if gone == 1 else 'were'} already gone."
-        flash(message, "info")
+        if message:
+            flash(message.strip(), "info")
         return redirect(_back())
     if not selected:
         flash("The selected images are already gone.", "info")
         return redirect(_back())
-    return render_template("admin/images_delete.html", images=selected, form=form, back=_back())
+    return render_template("admin/images_delete.html", images=selected, form=form, back=_back(),
+                           trash_days=runtime().images.trash_days)
 
 
 @bp.post("/images/<image_id>/edit")

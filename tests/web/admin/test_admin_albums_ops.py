@@ -52,6 +52,7 @@ def test_the_overview_says_when_an_album_is_damaged(admin, runtime):
     assert "1 damaged document, not counted" in page and 'href="/admin/doctor"' in page
 
 
+@pytest.mark.parametrize("settings", [{"cleanup_grace": 0, "trash_days": 0}])  # final deletes
 def test_cleanup_shows_and_then_repairs_albums_and_links(admin, runtime, add_image):
     kept, gone = add_image("kept.png"), add_image("gone.png")
     album = runtime.albums.create(title="Holiday", actor=BOB)

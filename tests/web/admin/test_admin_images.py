@@ -97,6 +97,7 @@ def test_bad_table_arguments_are_400_with_a_message(admin, query):
     assert '<section class="narrow error-page">' in response.text
 
 
+@pytest.mark.parametrize("settings", [{"trash_days": 0}])  # deletes for good
 def test_bulk_delete_asks_then_deletes_exactly_the_selected(admin, anonymous, runtime, three):
     a, b, c = three
     back = "/admin/images?sort=name&order=asc"
@@ -124,6 +125,7 @@ def test_bulk_delete_asks_then_deletes_exactly_the_selected(admin, anonymous, ru
     assert entry.details["count"] == 2 and set(entry.details["ids"]) == {a["id"], c["id"]}
 
 
+@pytest.mark.parametrize("settings", [{"trash_days": 0}])  # deletes for good
 def test_bulk_delete_reports_images_already_gone(admin, runtime, three):
     a, b, c = three
     confirm = admin.get("/admin/images/delete", params={"ids": [a["id"], b["id"]]})
