@@ -9,7 +9,8 @@
 //   offset) as the camera's clock showed it, never converted: a photo taken at
 //   14:00 in Tokyo says 14:00 everywhere, with its offset where known;
 // - a plain date ("2026-01-02") as that date.
-// The UTC text stays in the element's title. Times added later (the lightbox,
+// A <time data-relative> ("3 days ago") is left as it is. The UTC text stays in
+// the element's title. Times added later (the lightbox,
 // pages loaded while scrolling) are rewritten as they appear.
 
 const INSTANT = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?Z$/;
@@ -47,6 +48,7 @@ export function localText(stamp, dateOnly) {
 const done = new WeakMap(); // element -> the text written into it
 
 function localize(element) {
+  if (element.hasAttribute("data-relative")) return; // "3 days ago" says it in any zone
   const current = element.textContent;
   if (done.get(element) === current && element.dataset.localTime === element.dateTime) return;
   const stamp = element.getAttribute("datetime");

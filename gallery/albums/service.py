@@ -180,6 +180,18 @@ class Albums:
         found = self.images.view().find(album.items)
         return album.ordered(found)
 
+    def counts(self, albums: Iterable[Album]) -> dict[str, int]:
+        """How many of each album's images are in the gallery now, by album id: its
+        members in the trash are not counted (one look-up of the catalog for them all).
+
+        Raises:
+            DocumentDamaged: a shard cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        albums = list(albums)
+        present = self.images.view().find(k for a in albums for k in a.items)
+        return {a.id: sum(1 for k in a.items if id_of(k) in present) for a in albums}
+
     def page(self, album: Album, number: int, per_page: int) -> AlbumPage:
         """Page ``number`` (from 1) of the album's images.
 

@@ -177,6 +177,7 @@ def _index_page(values: dict[str, str] | None = None, error: str | None = None,
     albums = rt.albums.listed(who)
     return render_template(
         "albums/index.html", albums=albums, covers=cover_images(albums),
+        counts=runtime().albums.counts(albums),
         managed={a.id for a in albums if access.can_manage(a, who)},
         values=values or {"visibility": "private", "sort": "manual"}, error=error,
         sort_labels=SORT_LABELS, visibility_labels=VISIBILITY_LABELS,

@@ -71,13 +71,16 @@ def cover_url(record: ImageRecord) -> str:
     return site_url("media.original", image_id=record.id)
 
 
-def album_json(album: Album, cover: ImageRecord | None) -> dict[str, Any]:
+def album_json(album: Album, cover: ImageRecord | None, count: int | None = None
+               ) -> dict[str, Any]:
     """The API's album JSON (see the README's API section).
 
     Args:
         album: the album.
         cover: the record of its cover image (``album.cover_id``), or ``None``
             when it has none or that image is gone.
+        count: how many of its images are in the gallery (members in the trash are
+            not); ``None``: all of them.
     """
     uploaded = album.uploaded_range
     has_cover = cover is not None and cover.id == album.cover_id
@@ -89,7 +92,7 @@ def album_json(album: Album, cover: ImageRecord | None) -> dict[str, Any]:
         "sort": album.sort,
         "cover": cover.id if has_cover and cover is not None else None,
         "cover_chosen": album.cover is not None and album.cover == album.cover_id,
-        "image_count": album.count,
+        "image_count": album.count if count is None else count,
         "owner": account_name(album.owner),
         "owner_name": person_name(album.owner) or None,
         "created_at": album.created_at,
@@ -103,15 +106,11 @@ def album_json(album: Album, cover: ImageRecord | None) -> dict[str, Any]:
 
 
 def albums_json(albums: Sequence[Album], images: Images) -> list[dict[str, Any]]:
-    """The JSON of several albums, their cover images read in one look-up of the catalog."""
-    keys = []
-    for album in albums:
-        cover = album.cover_id
-        key = next((k for k in album.items if id_of(k) == cover), None) if cover else None
-        if key is not None:
-            keys.append(key)
-    covers = images.view().find(keys) if keys else {}
-    return [album_json(a, covers.get(a.cover_id or "")) for a in albums]
+    """The JSON of several albums, their images (covers and counts) read in one look-up
+    of the catalog."""
+    present = images.view().find(k for a in albums for k in a.items)
+    return [album_json(a, present.get(a.cover_id or ""),
+                       sum(1 for k in a.items if id_of(k) in present)) for a in albums]
 
 
 def visitors_see_details() -> bool:

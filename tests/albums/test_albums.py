@@ -138,7 +138,7 @@ def test_only_the_owner_or_an_admin_changes_an_album(images: Images, albums: Alb
 def test_visibility_decides_who_sees_and_who_finds_an_album(
         storage: Storage, images: Images) -> None:
     for public_gallery in (True, False):
-        albums = Albums(storage, Keys(f"v{public_gallery}/"), images,
+        albums = Albums(storage, Keys(f"v{str(public_gallery).lower()}/"), images,
                         public_gallery=public_gallery)
         shown = {v: albums.create(title=v, visibility=v, actor=ALICE).id
                  for v in ("public", "unlisted", "private")}
