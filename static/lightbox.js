@@ -364,17 +364,20 @@ export function startLightbox(grid, pages) {
 
   // ------------------------------------------------------------------ full screen
 
-  const canFullscreen = Boolean(document.fullscreenEnabled && dialog.requestFullscreen);
+  // Browsers refuse full screen to a modal dialog itself, so the page goes full screen
+  // with the dialog on top of it, filling the screen.
+  const screenRoot = document.documentElement;
+  const canFullscreen = Boolean(document.fullscreenEnabled && screenRoot.requestFullscreen);
   buttons.fullscreen.hidden = !canFullscreen;
 
   function toggleFullscreen() {
     if (!canFullscreen) return;
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-    else dialog.requestFullscreen().catch(() => say("Full screen is not available here."));
+    else screenRoot.requestFullscreen().catch(() => say("Full screen is not available here."));
   }
 
   document.addEventListener("fullscreenchange", () => {
-    buttons.fullscreen.setAttribute("aria-pressed", String(document.fullscreenElement === dialog));
+    buttons.fullscreen.setAttribute("aria-pressed", String(document.fullscreenElement === screenRoot));
     layout();
   });
 
@@ -418,7 +421,6 @@ export function startLightbox(grid, pages) {
 
     function update() {
       buttons.play.setAttribute("aria-label", playing ? "Pause slideshow" : "Play slideshow");
-      buttons.play.querySelector("span").textContent = playing ? "❚❚" : "▶";
       dialog.classList.toggle("lightbox-playing", playing);
     }
 
@@ -633,14 +635,21 @@ export function startLightbox(grid, pages) {
       dragged = false;
       return;
     }
-    if (event.target === dialog || event.target === stage || event.target === main) dialog.close();
+    if (event.target !== dialog && event.target !== stage && event.target !== main) return;
+    // The stage holds the pointer while pressed, so a click on the picture lands on the
+    // stage too: only one off the picture closes.
+    const image = picture();
+    const shown = image && image.getBoundingClientRect();
+    if (shown && event.clientX >= shown.left && event.clientX <= shown.right
+        && event.clientY >= shown.top && event.clientY <= shown.bottom) return;
+    dialog.close();
   });
 
   if ("ResizeObserver" in window) new ResizeObserver(() => layout()).observe(stage);
 
   dialog.addEventListener("close", () => {
     slideshow.stop(null);
-    if (document.fullscreenElement === dialog) document.exitFullscreen().catch(() => {});
+    if (document.fullscreenElement === screenRoot) document.exitFullscreen().catch(() => {});
     document.title = gridTitle;
     stage.replaceChildren();
     if (current) {
