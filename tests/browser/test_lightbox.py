@@ -171,7 +171,6 @@ def test_full_screen_toggles_with_the_button_and_f(page, large):
     expect(lightbox).to_be_visible()
     assert page.evaluate("() => screen.width") == pytest.approx(
         lightbox.bounding_box()["width"], abs=1)
-    pages.screenshot(page, "lightbox-full-screen")
     button.click()
     page.wait_for_function("() => document.fullscreenElement === null")
     expect(button).to_have_attribute("aria-pressed", "false")
