@@ -360,3 +360,22 @@ def test_the_slideshow_cross_fades_unless_motion_is_reduced(page, seed, motion):
     else:
         assert animation == "lightbox-fade-in"
         expect(lightbox.locator(".lightbox-stage img")).to_have_count(1)  # the old one goes
+
+
+@pytest.mark.parametrize("settings", [{"page_size": 2}])
+def test_details_lead_to_the_image_page_which_steps_and_leads_back(page, seed):
+    images = seed(3, small=True)
+    page.goto("/?page=2")
+    page.locator(TILES).first.click()
+    lightbox = page.locator("dialog#lightbox")
+    expect(lightbox.locator(".lightbox-title")).to_have_text(images[2]["title"])
+    details = lightbox.locator("a.lightbox-page")
+    expect(details).to_have_attribute("href", f"/images/{images[2]['id']}?from=%2F%3Fpage%3D2")
+    details.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(images[2]["title"])
+    steps = page.get_by_role("navigation", name="Images of the gallery")
+    expect(steps.locator(".image-position")).to_have_text("3 of 3")
+    page.keyboard.press("ArrowLeft")  # ← follows the Previous link
+    expect(page.get_by_role("heading", level=1)).to_have_text(images[1]["title"])
+    steps.get_by_role("link", name="← Gallery").click()
+    expect(page).to_have_url(re.compile(r"/\?page=2$"))
