@@ -42,7 +42,7 @@ from gallery.catalog.model import (
 )
 from gallery.clock import format_timestamp
 from gallery.documents import JSON_TYPE, DocumentDamaged
-from gallery.errors import Conflict, ObjectNotFound, PreconditionFailed
+from gallery.errors import Conflict, NotFound, ObjectNotFound, PreconditionFailed
 from gallery.images.record import ImageRecord, parse_taken_at
 from gallery.keys import Keys, is_image_id
 from gallery.storage.base import Storage
@@ -261,6 +261,16 @@ def _indexed(row: SearchRow) -> SearchRow:
                                    tag_keys=frozenset(t.casefold() for t in row.tags))
 
 
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    """Where one image stands in the gallery's order (newest first)."""
+
+    newer: ImageRecord | None  #: shown just before it, ``None`` for the newest
+    older: ImageRecord | None  #: shown just after it, ``None`` for the oldest
+    position: int  #: from 1
+    total: int
+
+
 class CatalogView:
     """The catalog as one request sees it: one root, shards loaded as needed."""
 
@@ -369,6 +379,45 @@ class CatalogView:
                     return out, True
                 out.append(record)
         return out, False
+
+    def neighbours(self, key: str) -> Neighbours:
+        """The images either side of the one at catalog key ``key`` (``created_at|id``) in
+        the gallery's order, newest first: the one shown before it (newer), the one after
+        (older), and its position from 1.
+
+        Reads the shard holding ``key`` and, at a shard's edge, the next non-empty one
+        each way; the position adds up the root's counts of the newer shards.
+
+        Raises:
+            NotFound: no image has that key (deleted meanwhile).
+            DocumentDamaged: a shard cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        root = self.root
+        if root is None:
+            raise NotFound("That image is not in the gallery.")
+        at = root.index_of(key)
+        records = self._catalog.load(root.shards[at]).shard.records
+        keys = [r.key for r in records]
+        index = bisect.bisect_left(keys, key)
+        if index >= len(keys) or keys[index] != key:
+            raise NotFound("That image is not in the gallery.")
+        newer = records[index + 1] if index + 1 < len(records) else self._edge(at + 1, 1)
+        older = records[index - 1] if index > 0 else self._edge(at - 1, -1)
+        before = sum(e.count or len(self._catalog.load(e).shard.records)
+                     for e in root.shards[at + 1:])
+        return Neighbours(newer, older, before + len(records) - index, self.total)
+
+    def _edge(self, position: int, step: int) -> ImageRecord | None:
+        """The first record (``step`` 1: the oldest of the shards from ``position`` up) or
+        the last one (``step`` -1: the newest from ``position`` down) of the shards that way."""
+        assert self.root is not None
+        while 0 <= position < len(self.root.shards):
+            records = self._catalog.load(self.root.shards[position]).shard.records
+            if records:
+                return records[0] if step > 0 else records[-1]
+            position += step
+        return None
 
     def records(self) -> Iterator[ImageRecord]:
         """Every record, oldest first (maintenance: each shard read once, not cached;

@@ -22,7 +22,7 @@ from gallery.documents import DocumentDamaged
 from gallery.errors import BadRequest, StorageError
 from gallery.images.search import SORT_LABELS, Search, parse_search
 from gallery.units import human_size
-from gallery.web import views
+from gallery.web import image_nav, views
 from gallery.web.context import can_edit, require_actor, runtime
 from gallery.web.meta import image_card
 from gallery.web.params import whole_number
@@ -130,6 +130,7 @@ def image(image_id: str):
         "image.html", image=record, form=form, confirm=ConfirmForm(), editable=editable,
         known_tags=rt.images.tags() if editable else [],
         show_details=editable or views.visitors_see_details(), og=image_card(record),
+        steps=image_nav.steps(record),
     )
 
 

@@ -15,7 +15,7 @@ from gallery.errors import NotFound
 from gallery.units import human_size
 from gallery.web.context import runtime
 from gallery.web.meta import PREVIEW_VARIANTS, card, has_base_url, picture_of
-from gallery.web.views import display_time, label, placeholder, site_url
+from gallery.web.views import about_data, display_time, label, placeholder, site_url, zoom_data
 
 #: What link-preview cards show for a link with a password: nothing of the album.
 NEUTRAL_TITLE = "A shared album"
@@ -94,6 +94,8 @@ class LinkView:
             "data-date": display_time(image.get("created_at", "")) if details else "",
             "data-uploader": "",
             "data-placeholder": placeholder(image),
+            **zoom_data(image, self.original(image)),
+            **about_data(image, details),
         }
 
     def taken(self, image: dict[str, Any]) -> str | None:

@@ -239,6 +239,45 @@ def tile_data(image: dict[str, Any]) -> dict[str, str]:
         "data-date": display_time(image.get("created_at", "")),
         "data-uploader": person_name(image.get("uploaded_by")),
         "data-placeholder": placeholder(image),
+        **zoom_data(image, url_for("media.original", image_id=image["id"])),
+        **about_data(image, shows_details(image)),
+    }
+
+
+#: Originals a browser shows in an ``<img>``: the lightbox zooms into these (HEIC, say, it
+#: cannot, so zooming stops at the large thumbnail).
+BROWSER_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"})
+
+
+def zoom_data(image: dict[str, Any], original: str | None) -> dict[str, str]:
+    """The ``data-full*`` attributes of a tile: the original the lightbox swaps in when
+    zoomed past the large thumbnail, and its size; the URL is empty where the visitor may
+    not see the original (``original`` is ``None``) or a browser cannot show it."""
+    shown = original if original and image.get("content_type") in BROWSER_TYPES else ""
+    return {
+        "data-full": shown or "",
+        "data-full-width": str(image.get("width", "")),
+        "data-full-height": str(image.get("height", "")),
+    }
+
+
+def taken_text(stamp: str) -> str:
+    """When a photo was taken as the camera said it: ``2026-07-14 18:02 +02:00``."""
+    return stamp[:16].replace("T", " ") + (f" {stamp[19:]}" if stamp[19:] else "")
+
+
+def about_data(image: dict[str, Any], details: bool) -> dict[str, str]:
+    """The description of a tile's image and, where ``details`` may be shown, when it was
+    taken and with what camera (empty otherwise: the lightbox then leaves them out)."""
+    from gallery.web.share_view import camera_text  # share_view builds on this module
+
+    taken = image.get("taken_at") if details else None
+    taken = taken if isinstance(taken, str) and taken else ""
+    return {
+        "data-description": str(image.get("description") or ""),
+        "data-taken": taken,
+        "data-taken-text": taken_text(taken) if taken else "",
+        "data-camera": (camera_text(image.get("camera")) or "") if details else "",
     }
 
 
