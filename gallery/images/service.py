@@ -8,7 +8,7 @@ wants them (:meth:`Images.record`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -19,7 +19,7 @@ from gallery.catalog.upgrade import upgrader
 from gallery.clock import RisingClock
 from gallery.images import backfill as backfilling
 from gallery.images import delete as deleting
-from gallery.images import edit, read, repair, search
+from gallery.images import edit, read, repair, search, tagging
 from gallery.images import upload as uploading
 from gallery.images.domain import Domain
 from gallery.images.record import ImageRecord
@@ -144,6 +144,11 @@ class Images:
     def update(self, image_id: str, changes: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
         """See :func:`gallery.images.edit.update`."""
         return edit.update(self.d, image_id, changes, actor=actor).public()
+
+    def change_tags(self, ids: Iterable[object], *, add: Sequence[str] = (),
+                    remove: Sequence[str] = (), actor: Actor) -> tagging.TagsChanged:
+        """See :func:`gallery.images.tagging.change_tags`."""
+        return tagging.change_tags(self.d, ids, add=add, remove=remove, actor=actor)
 
     def delete(self, image_id: str, *, actor: Actor) -> None:
         deleting.delete(self.d, image_id, actor=actor)

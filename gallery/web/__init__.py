@@ -37,7 +37,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         hops = settings["trusted_proxies"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from gallery.web import admin, albums, api, auth, errors, media, pages, share, upload
+    from gallery.web import admin, albums, api, auth, errors, media, pages, share, tagging, upload
     from gallery.web.views import site_url
 
     app.add_template_global(site_url)
@@ -52,6 +52,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(albums.bp)
     app.register_blueprint(share.bp)
+    app.register_blueprint(tagging.bp)
 
     from gallery.cli import init_app as init_cli
 
