@@ -16,7 +16,7 @@ function start() {
   let asked = suggestions.options.length > 0;
 
   function say(message, kind) {
-    status.className = `select-status edit-status ${kind}`;
+    status.className = `tag-status edit-status ${kind}`;
     status.textContent = "";
     requestAnimationFrame(() => { status.textContent = message; });
   }
