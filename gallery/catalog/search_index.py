@@ -8,7 +8,7 @@ tag, the order by date taken, the tag counts) is made when first asked for and
 kept with the table. A :class:`SearchIndex` lines up the tables of one root.
 
 Matching is plain substring search over case-folded text: a row's ``text``
-holds its title, description, filename and tags; ``full`` adds the camera's
+holds its title, description, filename and tags; ``full()`` adds the camera's
 make, model and lens (the same string object when the image has no camera).
 Who may match camera words is a :class:`Cameras`.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,7 +64,7 @@ class _Row(msgspec.Struct, gc=False):
     title: str = ""
     uploaded_by: str = ""
     description: str = ""
-    tags: list[str] = []
+    tags: tuple[str, ...] = ()
     taken_at: str | None = None
     camera: _Camera | None = None
 
@@ -73,6 +74,8 @@ class _Shard(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Shard)
+_WORDS = operator.attrgetter("title", "description", "filename")
+_CAMERA = operator.attrgetter("camera")
 
 
 def _folded(parts: list[str]) -> list[str]:
@@ -99,36 +102,27 @@ def taken_key(taken_at: str | None, created_at: str) -> str:
 
 
 class ShardTable:
-    """The searched fields of one version of one shard, a list per field, oldest first.
+    """The searched fields of one version of one shard, oldest first.
 
     Attributes:
         version: the version of the shard object it was read from.
-        ids, created, owners: each row's image id, upload time and uploader.
-        text, full: each row's searched words, case-folded, without and with
-            its camera's (see the module's docstring).
-        tags: each row's tags as spelled.
-        taken_at: each row's date taken as stored, or ``None``.
+        rows: each image's fields as decoded (id, upload time, uploader, tags, date
+            taken, camera names; nothing else of the record).
+        text: each row's searched words, case-folded: title, description, filename,
+            tags (camera words are added by :meth:`full`, made when first needed).
     """
 
-    __slots__ = ("version", "ids", "created", "owners", "text", "full", "tags", "taken_at",
-                 "_tag_rows", "_taken", "_tag_counts")
+    __slots__ = ("version", "rows", "text", "_full", "_tag_rows", "_taken", "_tag_counts")
 
-    def __init__(self, version: str, rows: Sequence[_Row]) -> None:
+    def __init__(self, version: str, rows: list[_Row]) -> None:
         self.version = version
-        self.ids = [r.id for r in rows]
-        self.created = [r.created_at for r in rows]
-        names: dict[str, str] = {}
-        self.owners = [names.setdefault(r.uploaded_by, r.uploaded_by) for r in rows]
-        self.tags = [r.tags for r in rows]
-        self.taken_at = [r.taken_at for r in rows]
-        self.text = _folded(["\n".join((r.title, r.description, r.filename, *r.tags))
-                             for r in rows])
-        cameras = [r.camera for r in rows]
-        has = [c is not None and bool(c.make or c.model or c.lens) for c in cameras]
-        words = _folded([f"{c.make}\n{c.model}\n{c.lens}" for c, h in zip(cameras, has, strict=True)
-                         if h and c is not None])
-        more = iter(words)
-        self.full = [f"{t}\n{next(more)}" if h else t for t, h in zip(self.text, has, strict=True)]
+        self.rows = rows
+        words = list(map("\n".join, map(_WORDS, rows)))
+        for n, row in enumerate(rows):
+            if row.tags:
+                words[n] = "\n".join((words[n], *row.tags))
+        self.text = _folded(words)
+        self._full: list[str] | None = None
         self._tag_rows: dict[str, list[int]] | None = None
         self._taken: list[str] | None = None
         self._tag_counts: dict[str, list[Any]] | None = None
@@ -143,18 +137,38 @@ class ShardTable:
         return cls(version, _DECODER.decode(raw).images)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.rows)
+
+    def image_id(self, row: int) -> str:
+        return self.rows[row].id
+
+    def created_at(self, row: int) -> str:
+        return self.rows[row].created_at
 
     def key(self, row: int) -> str:
         """The catalog key (``created_at|id``) of a row."""
-        return f"{self.created[row]}|{self.ids[row]}"
+        found = self.rows[row]
+        return f"{found.created_at}|{found.id}"
+
+    def full(self) -> list[str]:
+        """Each row's :attr:`text` with its camera's make, model and lens (case-folded);
+        the same string where the image has no camera details."""
+        if self._full is None:
+            full = list(self.text)
+            named = [(n, c) for n, c in enumerate(map(_CAMERA, self.rows))
+                     if c is not None and (c.make or c.model or c.lens)]
+            words = _folded([f"{c.make}\n{c.model}\n{c.lens}" for _, c in named])
+            for (n, _), more in zip(named, words, strict=True):
+                full[n] = f"{full[n]}\n{more}"
+            self._full = full
+        return self._full
 
     def tag_rows(self) -> Mapping[str, list[int]]:
         """The rows of each tag, by case-folded tag."""
         if self._tag_rows is None:
             rows: dict[str, list[int]] = {}
-            for n, tags in enumerate(self.tags):
-                for tag in tags:
+            for n, row in enumerate(self.rows):
+                for tag in row.tags:
                     rows.setdefault(tag.casefold(), []).append(n)
             self._tag_rows = rows
         return self._tag_rows
@@ -163,8 +177,8 @@ class ShardTable:
         """``[count, first spelling]`` of each tag, by case-folded tag."""
         if self._tag_counts is None:
             counts: dict[str, list[Any]] = {}
-            for tags in self.tags:
-                for tag in tags:
+            for row in self.rows:
+                for tag in row.tags:
                     entry = counts.setdefault(tag.casefold(), [0, tag])
                     entry[0] += 1
             self._tag_counts = counts
@@ -173,21 +187,23 @@ class ShardTable:
     def taken_orders(self) -> list[str]:
         """Each row's place in the order by date taken: ``taken|created_at|id``."""
         if self._taken is None:
-            self._taken = [f"{taken_key(t, c)}|{c}|{i}" for t, c, i in
-                           zip(self.taken_at, self.created, self.ids, strict=True)]
+            self._taken = [f"{taken_key(r.taken_at, r.created_at)}|{r.created_at}|{r.id}"
+                           for r in self.rows]
         return self._taken
 
     def matches(self, words: Sequence[str], tag: str | None, cameras: Cameras) -> list[int]:
         """The rows (ascending) holding every word (case-folded) and, if given, the tag
         (case-folded); camera words count only as ``cameras`` allows."""
         rows: Sequence[int] = self.tag_rows().get(tag, ()) if tag is not None else range(len(self))
-        text, full = self.text, self.full
+        text = self.text
         for word in words:
             if cameras.everyone:
+                full = self.full()
                 rows = [n for n in rows if word in full[n]]
             elif cameras.owner is not None:
-                owner, owners = cameras.owner, self.owners
-                rows = [n for n in rows if word in (full[n] if owners[n] == owner else text[n])]
+                owner, full, found = cameras.owner, self.full(), self.rows
+                rows = [n for n in rows
+                        if word in (full[n] if found[n].uploaded_by == owner else text[n])]
             else:
                 rows = [n for n in rows if word in text[n]]
         return list(rows)

@@ -145,7 +145,7 @@ def _taken_after(index: SearchIndex, search: Search, cameras: Cameras, mark: str
 
 
 def _records(view: CatalogView, hits: list[Hit]) -> list[ImageRecord]:
-    ids = [table.ids[n] for table, n in hits]
+    ids = [table.image_id(n) for table, n in hits]
     found = view.pick(table.key(n) for table, n in hits)
     return [found[i] for i in ids if i in found]
 
@@ -153,7 +153,7 @@ def _records(view: CatalogView, hits: list[Hit]) -> list[ImageRecord]:
 def encode_search_cursor(search: Search, hit: Hit) -> str:
     """An opaque cursor pointing just after ``hit`` in the results of ``search``."""
     table, n = hit
-    created, image_id = table.created[n], table.ids[n]
+    created, image_id = table.created_at(n), table.image_id(n)
     first = table.taken_orders()[n].split("|", 1)[0] if search.sort == "taken" else created
     raw = f"{search.sort}|{search.fingerprint}|{first}|{created}|{image_id}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
