@@ -26,7 +26,11 @@ from typing import Any
 import msgspec
 
 from gallery.clock import format_timestamp
+from gallery.images.record import ImageRecord
 
+#: Whole records a table keeps of the rows searches showed (at 100,000 images, at most
+#: some 15,000 records in all).
+KEPT_RECORDS = 48
 #: Between rows while a shard's words are case-folded in one pass. A description may
 #: hold it too: the pass is then checked, and done row by row instead.
 _SEPARATOR = "\x00"
@@ -112,7 +116,8 @@ class ShardTable:
             tags (camera words are added by :meth:`full`, made when first needed).
     """
 
-    __slots__ = ("version", "rows", "text", "_full", "_tag_rows", "_taken", "_tag_counts")
+    __slots__ = ("version", "rows", "text", "_full", "_tag_rows", "_taken", "_tag_counts",
+                 "_records")
 
     def __init__(self, version: str, rows: list[_Row]) -> None:
         self.version = version
@@ -126,6 +131,7 @@ class ShardTable:
         self._tag_rows: dict[str, list[int]] | None = None
         self._taken: list[str] | None = None
         self._tag_counts: dict[str, list[Any]] | None = None
+        self._records: dict[int, ImageRecord] = {}
 
     @classmethod
     def decode(cls, version: str, raw: bytes) -> ShardTable:
@@ -149,6 +155,17 @@ class ShardTable:
         """The catalog key (``created_at|id``) of a row."""
         found = self.rows[row]
         return f"{found.created_at}|{found.id}"
+
+    def record(self, row: int) -> ImageRecord | None:
+        """The whole record of a row, if a search showed it lately (see :meth:`keep`)."""
+        return self._records.get(row)
+
+    def keep(self, row: int, record: ImageRecord) -> None:
+        """Remember the record of a row search shows (a few per table: the pages shown
+        again, or walked back and forth, need not read their shards again)."""
+        if len(self._records) >= KEPT_RECORDS:
+            self._records.pop(next(iter(self._records)))
+        self._records[row] = record
 
     def full(self) -> list[str]:
         """Each row's :attr:`text` with its camera's make, model and lens (case-folded);

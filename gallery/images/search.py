@@ -145,9 +145,21 @@ def _taken_after(index: SearchIndex, search: Search, cameras: Cameras, mark: str
 
 
 def _records(view: CatalogView, hits: list[Hit]) -> list[ImageRecord]:
-    ids = [table.image_id(n) for table, n in hits]
-    found = view.pick(table.key(n) for table, n in hits)
-    return [found[i] for i in ids if i in found]
+    """The records of ``hits``, in order: those the tables keep, and the others picked
+    from their shards (then kept)."""
+    missing = [(t, n) for t, n in hits if t.record(n) is None]
+    if missing:
+        found = view.pick(t.key(n) for t, n in missing)
+        for table, n in missing:
+            record = found.get(table.image_id(n))
+            if record is not None:
+                table.keep(n, record)
+    out = []
+    for table, n in hits:
+        record = table.record(n)
+        if record is not None:
+            out.append(record)
+    return out
 
 
 def encode_search_cursor(search: Search, hit: Hit) -> str:
