@@ -163,9 +163,13 @@ class ShardTable:
     def keep(self, row: int, record: ImageRecord) -> None:
         """Remember the record of a row search shows (a few per table: the pages shown
         again, or walked back and forth, need not read their shards again)."""
-        if len(self._records) >= KEPT_RECORDS:
-            self._records.pop(next(iter(self._records)))
-        self._records[row] = record
+        kept = self._records
+        if len(kept) >= KEPT_RECORDS:
+            try:  # the oldest; another request may be changing the dict just now
+                kept.pop(next(iter(kept)), None)
+            except (RuntimeError, StopIteration):
+                kept.clear()
+        kept[row] = record
 
     def full(self) -> list[str]:
         """Each row's :attr:`text` with its camera's make, model and lens (case-folded);
