@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import logging
-import operator
 import random
 import threading
 import time
@@ -25,7 +24,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
 import msgspec
@@ -40,10 +38,10 @@ from gallery.catalog.model import (
     over_full,
     plan_split,
 )
-from gallery.clock import format_timestamp
+from gallery.catalog.search_index import SearchIndex, ShardTable
 from gallery.documents import JSON_TYPE, DocumentDamaged
 from gallery.errors import Conflict, NotFound, ObjectNotFound, PreconditionFailed
-from gallery.images.record import ImageRecord, parse_taken_at
+from gallery.images.record import ImageRecord
 from gallery.keys import Keys, is_image_id
 from gallery.storage.base import Storage
 
@@ -189,47 +187,6 @@ class _ShardRows(msgspec.Struct, gc=False):
 _ROWS = msgspec.json.Decoder(_ShardRows)
 
 
-class _CameraNames(msgspec.Struct, frozen=True, gc=False):
-    make: str = ""
-    model: str = ""
-    lens: str = ""
-
-
-class SearchRow(msgspec.Struct, frozen=True, gc=False):
-    """What search and the sort by date taken read of one image (kept for every image).
-
-    Decoded straight from a shard's bytes like :class:`AdminRow`. ``text`` is
-    every searched word of the image, case-folded, and ``tag_keys`` its tags
-    case-folded: both are filled in once, when the shard is read.
-    """
-
-    id: str
-    created_at: str
-    filename: str
-    title: str
-    description: str = ""
-    tags: list[str] = []
-    taken_at: str | None = None
-    camera: _CameraNames = _CameraNames()
-    text: str = ""
-    tag_keys: frozenset[str] = frozenset()
-    taken_key: str = ""
-    #: ``taken_key|created_at|id``: the order by date taken as one string.
-    taken_order: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.created_at}|{self.id}"
-
-
-class _ShardSearch(msgspec.Struct, gc=False):
-    images: list[SearchRow]
-
-
-_SEARCH = msgspec.json.Decoder(_ShardSearch)
-_TAKEN_ORDER = operator.attrgetter("taken_order")
-
-
 class _Id(msgspec.Struct, frozen=True, gc=False):
     id: str
 
@@ -244,21 +201,6 @@ class _ShardRaws(msgspec.Struct, gc=False):
 
 _IDS = msgspec.json.Decoder(_ShardIds)
 _RAWS = msgspec.json.Decoder(_ShardRaws)
-
-
-def _indexed(row: SearchRow) -> SearchRow:
-    """``row`` with what queries compare filled in: its words, tags and date taken."""
-    camera = row.camera
-    text = "\n".join((row.title, row.description, row.filename, *row.tags,
-                      camera.make, camera.model, camera.lens)).casefold()
-    taken = row.created_at
-    if row.taken_at:
-        moment = parse_taken_at(row.taken_at)
-        if moment is not None:
-            taken = format_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    return msgspec.structs.replace(row, text=text, taken_key=taken,
-                                   taken_order=f"{taken}|{row.created_at}|{row.id}",
-                                   tag_keys=frozenset(t.casefold() for t in row.tags))
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,17 +380,28 @@ class CatalogView:
             return []
         return self._catalog.rows(self.root)
 
-    def search_rows(self, *, by_taken: bool = False) -> list[SearchRow]:
-        """A search row for every image, oldest first (``by_taken``: earliest taken
-        first), kept per shard version.
+    def search_index(self) -> SearchIndex:
+        """The searched fields of every image (see :mod:`gallery.catalog.search_index`),
+        each shard's kept while its version is unchanged.
 
         Raises:
             DocumentDamaged: a shard cannot be read.
             StorageUnavailable: the storage did not answer.
         """
         if self.root is None:
-            return []
-        return self._catalog.search_rows(self.root, by_taken=by_taken)
+            return SearchIndex([])
+        return self._catalog.search_index(self.root)
+
+    def search_table(self, position: int) -> ShardTable:
+        """The searched fields of the shard at ``position`` alone (a search that stops
+        once its page is full reads no more shards than that needs).
+
+        Raises:
+            DocumentDamaged: the shard cannot be read.
+            StorageUnavailable: the storage did not answer.
+        """
+        assert self.root is not None
+        return self._catalog.search_table(self.root.shards[position])
 
 
 class Catalog:
@@ -489,8 +442,8 @@ class Catalog:
         self._shards: OrderedDict[str, _Cached] = OrderedDict()
         self._located: OrderedDict[str, str] = OrderedDict()
         self._rows: dict[str, tuple[str, list[AdminRow]]] = {}
-        self._search: dict[str, tuple[str, list[SearchRow]]] = {}
-        self._by_taken: tuple[Root, int, list[SearchRow]] | None = None
+        self._tables: dict[str, ShardTable] = {}
+        self._index: tuple[Root, SearchIndex] | None = None
 
     # -- the root ------------------------------------------------------------------
 
@@ -650,19 +603,55 @@ class Catalog:
         """
         return self._kept_rows(root, self._rows, self._read_rows)
 
-    def search_rows(self, root: Root, *, by_taken: bool = False) -> list[SearchRow]:
-        """A search row for every image, kept per shard version as :meth:`rows` does:
-        oldest upload first, or (``by_taken``) earliest taken first, that order kept
-        for as long as the root is the same."""
-        rows = self._kept_rows(root, self._search, self._read_search)
-        if not by_taken:
-            return rows
-        cached = self._by_taken
-        if cached is not None and cached[0] is root and cached[1] == len(rows):
-            return cached[2]
-        ordered = sorted(rows, key=_TAKEN_ORDER)
-        self._by_taken = (root, len(rows), ordered)
-        return ordered
+    def search_table(self, entry: ShardEntry) -> ShardTable:
+        """The search table of one shard, read again only when its version changed.
+
+        Raises:
+            DocumentDamaged: the shard cannot be read, or is missing.
+            StorageUnavailable: the storage did not answer.
+        """
+        kept = self._tables.get(entry.name)
+        if kept is not None and entry.version is not None and kept.version == entry.version:
+            return kept
+        table = self._decode_table(entry, *self._read_shard_bytes(entry))
+        self._tables[entry.name] = table
+        return table
+
+    def search_index(self, root: Root) -> SearchIndex:
+        """The search tables of every shard of ``root``, kept as :meth:`rows` keeps rows
+        (shards not kept are downloaded a few at a time; each is decoded as it arrives),
+        and lined up once per root.
+
+        Raises:
+            DocumentDamaged: a shard cannot be read, or is missing.
+            StorageUnavailable: the storage did not answer.
+        """
+        cached = self._index
+        if cached is not None and cached[0] is root:
+            return cached[1]
+        kept = self._tables
+        tables = {e.name: kept.get(e.name) for e in root.shards}
+        stale = [e for e in root.shards if e.version is None
+                 or getattr(tables[e.name], "version", None) != e.version]
+        if len(stale) == 1:
+            tables[stale[0].name] = self.search_table(stale[0])
+        elif stale:
+            with ThreadPoolExecutor(max_workers=min(8, len(stale))) as pool:
+                for entry, (version, raw) in zip(stale, pool.map(self._read_shard_bytes, stale),
+                                                 strict=True):
+                    tables[entry.name] = kept[entry.name] = self._decode_table(entry, version, raw)
+        for gone in set(kept) - set(tables):
+            kept.pop(gone, None)
+        index = SearchIndex([t for t in tables.values() if t is not None])
+        self._index = (root, index)
+        return index
+
+    def _decode_table(self, entry: ShardEntry, version: str, raw: bytes) -> ShardTable:
+        try:
+            return ShardTable.decode(version, raw)
+        except msgspec.DecodeError as err:  # also msgspec.ValidationError
+            raise DocumentDamaged(f"The stored document {self.keys.shard(entry.name)!r} is "
+                                  f"damaged ({err}); run `gallery reindex`.") from err
 
     @staticmethod
     def _kept_rows(root: Root, kept: dict[str, tuple[str, list[Any]]],
@@ -680,15 +669,6 @@ class Catalog:
         for entry in root.shards:
             out.extend(kept[entry.name][1])
         return out
-
-    def _read_search(self, entry: ShardEntry) -> tuple[str, list[SearchRow]]:
-        version, raw = self._read_shard_bytes(entry)
-        try:
-            rows = _SEARCH.decode(raw).images
-        except msgspec.DecodeError as err:
-            raise DocumentDamaged(f"The stored document {self.keys.shard(entry.name)!r} is "
-                                  f"damaged ({err}); run `gallery reindex`.") from err
-        return version, [_indexed(row) for row in rows]
 
     def _read_shard_bytes(self, entry: ShardEntry) -> tuple[str, bytes]:
         key = self.keys.shard(entry.name)

@@ -1,13 +1,16 @@
 """Searching the gallery: words, one tag, and the order by date taken.
 
-One scan of the catalog's search rows (see
-:class:`~gallery.catalog.catalog.SearchRow`, kept in memory per shard version)
-answers every query: the bucket is read only for shards that changed, and for
-the records of the page shown.
+The catalog keeps what search reads of every image in memory, per shard
+version (see :mod:`gallery.catalog.search_index`): the bucket is read only for
+shards that changed, and for the records of the page shown. A search by upload
+time through cursors (the API's) reads shards newest first and stops once its
+page is full, so even the first search of a process reads only the shards it
+needs; a numbered page (with its total) and the order by date taken read them all.
 
 * ``q``: every word must appear, in any case, in the title, description,
   filename, a tag, or the camera's make, model or lens (as part of a word:
-  ``sun`` finds ``sunset``).
+  ``sun`` finds ``sunset``); camera words match only where the one asking may
+  see the camera (:class:`~gallery.catalog.search_index.Cameras`).
 * ``tag``: images with that tag, in any case.
 * ``sort``: ``uploaded`` (newest upload first) or ``taken`` (latest taken
   first; an image whose date taken is unknown sorts by its upload time).
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gallery.catalog.catalog import CatalogView, SearchRow
+from gallery.catalog.catalog import CatalogView
+from gallery.catalog.search_index import ALL_CAMERAS, Cameras, SearchIndex, ShardTable
 from gallery.clock import is_timestamp
 from gallery.errors import BadRequest, NotFound
 from gallery.images.domain import Domain
@@ -101,41 +106,74 @@ def parse_search(args: Mapping[str, Any]) -> Search:
     return Search(text, tag, sort)
 
 
-def _position(row: SearchRow, sort: str) -> tuple[str, str]:
-    """Where a row sorts (newest first is the reverse of this)."""
-    return (row.taken_key if sort == "taken" else row.created_at, row.key)
+#: A result: the table and row of one image.
+Hit = tuple[ShardTable, int]
 
 
-def matching(view: CatalogView, search: Search) -> list[SearchRow]:
-    """The rows of every image the search finds in ``view``, in its order (newest first).
-
-    Raises:
-        DocumentDamaged, StorageUnavailable.
-    """
-    rows = view.search_rows(by_taken=search.sort == "taken")
-    words = search.words
-    wanted = tag_key(search.tag) if search.tag else None
-    if wanted is not None:
-        rows = [r for r in rows if wanted in r.tag_keys]
-    for word in words:  # one pass per word, each over what the last one kept
-        rows = [r for r in rows if word in r.text]
-    return rows[::-1]  # both orders are kept oldest first
+def _query(search: Search) -> tuple[tuple[str, ...], str | None]:
+    return search.words, tag_key(search.tag) if search.tag else None
 
 
-def _records(view: CatalogView, rows: list[SearchRow]) -> list[ImageRecord]:
-    found = view.pick(r.key for r in rows)
-    return [found[r.id] for r in rows if r.id in found]
+def _found(index: SearchIndex, search: Search, cameras: Cameras) -> list[int]:
+    """The flat rows of every image the search finds, in its order (newest first)."""
+    words, tag = _query(search)
+    if search.sort == "taken":
+        order, _ = index.taken_order()
+        if not words and tag is None:
+            return order[::-1]
+        chosen = set(index.matches(words, tag, cameras))
+        return [n for n in reversed(order) if n in chosen]
+    return index.matches(words, tag, cameras)[::-1]
 
 
-def encode_search_cursor(search: Search, row: SearchRow) -> str:
-    """An opaque cursor pointing just after ``row`` in the results of ``search``."""
-    first, key = _position(row, search.sort)
-    raw = f"{search.sort}|{search.fingerprint}|{first}|{key}".encode()
+def _taken_after(index: SearchIndex, search: Search, cameras: Cameras, mark: str | None,
+                 wanted: int) -> list[Hit]:
+    """Up to ``wanted`` images by date taken, latest first, below ``mark``
+    (``taken|created_at|id``)."""
+    words, tag = _query(search)
+    chosen = set(index.matches(words, tag, cameras)) if words or tag is not None else None
+    order, keys = index.taken_order()
+    stop = bisect.bisect_left(keys, mark) if mark is not None else len(order)
+    hits: list[Hit] = []
+    for at in range(stop - 1, -1, -1):
+        n = order[at]
+        if chosen is None or n in chosen:
+            hits.append(index.locate(n))
+            if len(hits) == wanted:
+                break
+    return hits
+
+
+def _records(view: CatalogView, hits: list[Hit]) -> list[ImageRecord]:
+    """The records of ``hits``, in order: those the tables keep, and the others picked
+    from their shards (then kept)."""
+    missing = [(t, n) for t, n in hits if t.record(n) is None]
+    if missing:
+        found = view.pick(t.key(n) for t, n in missing)
+        for table, n in missing:
+            record = found.get(table.image_id(n))
+            if record is not None:
+                table.keep(n, record)
+    out = []
+    for table, n in hits:
+        record = table.record(n)
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def encode_search_cursor(search: Search, hit: Hit) -> str:
+    """An opaque cursor pointing just after ``hit`` in the results of ``search``."""
+    table, n = hit
+    created, image_id = table.created_at(n), table.image_id(n)
+    first = table.taken_orders()[n].split("|", 1)[0] if search.sort == "taken" else created
+    raw = f"{search.sort}|{search.fingerprint}|{first}|{created}|{image_id}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def decode_search_cursor(search: Search, cursor: str) -> tuple[str, str]:
-    """The position a cursor of ``search`` points after.
+    """The position a cursor of ``search`` points after: ``(first, created_at|id)``, where
+    ``first`` is the time it sorts by (taken or uploaded).
 
     Raises:
         BadRequest: not such a cursor, or one made for another search.
@@ -155,11 +193,33 @@ def decode_search_cursor(search: Search, cursor: str) -> tuple[str, str]:
     return first, f"{created_at}|{image_id}"
 
 
-def search_after(d: Domain, search: Search, *, limit: int, cursor: str | None = None
-                 ) -> tuple[list[ImageRecord], str | None]:
+def _newest_after(view: CatalogView, search: Search, cameras: Cameras, after: str | None,
+                  wanted: int) -> list[Hit]:
+    """Up to ``wanted`` images by upload time, newest first, below the key ``after``:
+    shards are read newest first, and no more of them once enough are found."""
+    root = view.root
+    if root is None:
+        return []
+    words, tag = _query(search)
+    hits: list[Hit] = []
+    start = len(root.shards) - 1 if after is None else root.index_of(after)
+    for position in range(start, -1, -1):
+        table = view.search_table(position)
+        for n in reversed(table.matches(words, tag, cameras)):
+            if after is not None and table.key(n) >= after:
+                continue
+            hits.append((table, n))
+            if len(hits) == wanted:
+                return hits
+    return hits
+
+
+def search_after(d: Domain, search: Search, *, limit: int, cursor: str | None = None,
+                 cameras: Cameras = ALL_CAMERAS) -> tuple[list[ImageRecord], str | None]:
     """Up to ``limit`` images the search finds, after ``cursor``, and the next cursor.
 
-    A cursor stays valid while images are added, edited or deleted.
+    A cursor stays valid while images are added, edited or deleted. ``cameras``:
+    whose camera words may match.
 
     Raises:
         BadRequest: the cursor is malformed or belongs to another search.
@@ -167,20 +227,18 @@ def search_after(d: Domain, search: Search, *, limit: int, cursor: str | None = 
     """
     after = decode_search_cursor(search, cursor) if cursor else None
     view = d.catalog.view()
-    rows = matching(view, search)
-    if after is not None:
-        if search.sort == "taken":
-            mark = f"{after[0]}|{after[1]}"
-            rows = [r for r in rows if r.taken_order < mark]
-        else:
-            rows = [r for r in rows if f"{r.created_at}|{r.id}" < after[1]]
-    chosen = rows[:limit]
-    more = len(rows) > limit
+    if search.sort == "uploaded":
+        hits = _newest_after(view, search, cameras, after[1] if after else None, limit + 1)
+    else:
+        mark = f"{after[0]}|{after[1]}" if after else None
+        hits = _taken_after(view.search_index(), search, cameras, mark, limit + 1)
+    chosen = hits[:limit]
+    more = len(hits) > limit
     return _records(view, chosen), encode_search_cursor(search, chosen[-1]) if more else None
 
 
-def search_page(d: Domain, search: Search, number: int, per_page: int
-                ) -> tuple[list[ImageRecord], int, int]:
+def search_page(d: Domain, search: Search, number: int, per_page: int,
+                cameras: Cameras = ALL_CAMERAS) -> tuple[list[ImageRecord], int, int]:
     """Page ``number`` (from 1) of the search's results: ``(records, pages, total)``.
 
     Raises:
@@ -189,12 +247,14 @@ def search_page(d: Domain, search: Search, number: int, per_page: int
     """
     per_page = max(1, min(1000, int(per_page)))
     view = d.catalog.view()
-    rows = matching(view, search)
-    pages = max(1, -(-len(rows) // per_page))
+    index = view.search_index()
+    found = _found(index, search, cameras)
+    pages = max(1, -(-len(found) // per_page))
     if not 1 <= number <= pages:
         raise NotFound(f"There is no page {number}; the search has {pages}.")
     start = (number - 1) * per_page
-    return _records(view, rows[start:start + per_page]), pages, len(rows)
+    hits = [index.locate(n) for n in found[start:start + per_page]]
+    return _records(view, hits), pages, len(found)
 
 
 def tags_in_use(d: Domain, limit: int = 500) -> list[str]:
@@ -203,10 +263,6 @@ def tags_in_use(d: Domain, limit: int = 500) -> list[str]:
     Raises:
         DocumentDamaged, StorageUnavailable.
     """
-    counts: dict[str, list[Any]] = {}
-    for row in d.catalog.view().search_rows():
-        for tag in row.tags:
-            entry = counts.setdefault(tag.casefold(), [0, tag])
-            entry[0] += 1
+    counts = d.catalog.view().search_index().tag_counts()
     ranked = sorted(counts.values(), key=lambda e: (-e[0], e[1].casefold()))
     return [tag for _, tag in ranked[:limit]]

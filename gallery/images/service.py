@@ -14,12 +14,13 @@ from typing import Any, BinaryIO
 
 from gallery.audit import AuditLog
 from gallery.catalog import Catalog, CatalogView, HashIndex
+from gallery.catalog.search_index import ALL_CAMERAS, Cameras
 from gallery.catalog.upgrade import upgrader
 from gallery.clock import RisingClock
 from gallery.errors import NotFound
 from gallery.images import backfill as backfilling
 from gallery.images import delete as deleting
-from gallery.images import edit, read, repair, search
+from gallery.images import edit, read, repair, search, tagging
 from gallery.images import trash as trashing
 from gallery.images import upload as uploading
 from gallery.images.domain import Domain
@@ -104,23 +105,26 @@ class Images:
         """See :func:`gallery.images.read.page`."""
         return read.page_of(self.d, number, per_page)
 
-    def search(self, query: search.Search, *, limit: int, cursor: str | None = None
-               ) -> tuple[list[dict[str, Any]], str | None]:
+    def search(self, query: search.Search, *, limit: int, cursor: str | None = None,
+               cameras: Cameras = ALL_CAMERAS) -> tuple[list[dict[str, Any]], str | None]:
         """Images a search finds, by cursor: the catalog's listing when it narrows nothing.
+        ``cameras``: whose camera words the words may match.
 
         See :func:`gallery.images.search.search_after` and :meth:`list_images`.
         """
         if query.plain:
             return self.list_images(limit=limit, cursor=cursor)
         limit = max(1, min(read.MAX_LIMIT, int(limit)))
-        records, next_cursor = search.search_after(self.d, query, limit=limit, cursor=cursor)
+        records, next_cursor = search.search_after(self.d, query, limit=limit, cursor=cursor,
+                                                   cameras=cameras)
         return [r.public() for r in records], next_cursor
 
-    def search_page(self, query: search.Search, number: int, per_page: int) -> Page:
+    def search_page(self, query: search.Search, number: int, per_page: int, *,
+                    cameras: Cameras = ALL_CAMERAS) -> Page:
         """One numbered page of a search (see :func:`gallery.images.search.search_page`)."""
         if query.plain:
             return self.page(number, per_page)
-        records, pages, total = search.search_page(self.d, query, number, per_page)
+        records, pages, total = search.search_page(self.d, query, number, per_page, cameras)
         return Page([r.public() for r in records], number, pages, total)
 
     def tags(self, limit: int = 500) -> list[str]:
@@ -159,6 +163,11 @@ class Images:
     def update(self, image_id: str, changes: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
         """See :func:`gallery.images.edit.update`."""
         return edit.update(self.d, image_id, changes, actor=actor).public()
+
+    def change_tags(self, ids: Iterable[object], *, add: Sequence[str] = (),
+                    remove: Sequence[str] = (), actor: Actor) -> tagging.TagsChanged:
+        """See :func:`gallery.images.tagging.change_tags`."""
+        return tagging.change_tags(self.d, ids, add=add, remove=remove, actor=actor)
 
     def delete(self, image_id: str, *, actor: Actor) -> None:
         deleting.delete(self.d, image_id, actor=actor)

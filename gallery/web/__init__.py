@@ -48,6 +48,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         pages,
         share,
         site_pages,
+        tagging,
         upload,
     )
     from gallery.web import trash as trash_pages
@@ -71,6 +72,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(site_pages.bp)
     compression.init_app(app)
     app.register_blueprint(trash_pages.bp)
+    app.register_blueprint(tagging.bp)
 
     from gallery.cli import init_app as init_cli
 

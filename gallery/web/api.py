@@ -14,7 +14,7 @@ from gallery.images.search import parse_search
 from gallery.web.context import actor, require_actor, require_admin, runtime
 from gallery.web.params import MAX_JSON_BYTES, json_body, whole_number
 from gallery.web.upload import accept, asked_time, batch_fields
-from gallery.web.views import albums_json, image_json, site_url
+from gallery.web.views import albums_json, camera_scope, image_json, site_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -48,7 +48,8 @@ def list_images() -> Response:
     limit = whole_number(request.args, "limit", min(rt.settings["page_size"], 100), 1, 100)
     query = parse_search(request.args)
     images, cursor = rt.images.search(query, limit=limit,
-                                      cursor=request.args.get("cursor") or None)
+                                      cursor=request.args.get("cursor") or None,
+                                      cameras=camera_scope())
     return jsonify(images=[image_json(i) for i in images], next_cursor=cursor)
 
 

@@ -112,7 +112,7 @@ def tag(tag: str):
 def _grid(search: Search, home: bool = False) -> str:
     rt = runtime()
     per_page = rt.settings["page_size"]
-    page = rt.images.search_page(search, _page_number(), per_page)
+    page = rt.images.search_page(search, _page_number(), per_page, cameras=views.camera_scope())
     return render_template("index.html", page=page, offset=(page.number - 1) * per_page,
                            og=latest_card(page.images) if home and search.plain else None,
                            search=search, search_args=search.to_args(), sorts=SORT_LABELS,

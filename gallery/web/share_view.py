@@ -103,6 +103,15 @@ class LinkView:
         stamp = image.get("taken_at") if self.link.show_details else None
         return stamp if isinstance(stamp, str) and stamp else None
 
+    def taken_text(self, image: dict[str, Any]) -> str | None:
+        """The date taken as the camera wrote it (``2019-08-01 20:15 +02:00``, or without
+        an offset when it wrote none: the camera's own clock, not UTC)."""
+        stamp = self.taken(image)
+        if stamp is None:
+            return None
+        offset = stamp[19:]
+        return stamp[:16].replace("T", " ") + (f" {offset}" if offset else "")
+
     def camera(self, image: dict[str, Any]) -> str | None:
         """The camera and its settings in one line, where known and the link shows details."""
         if not self.link.show_details:

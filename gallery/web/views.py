@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, has_request_context, request, url_for
 
 from gallery.albums.model import Album, id_of
+from gallery.catalog.search_index import ALL_CAMERAS, NO_CAMERAS, Cameras
 from gallery.images.record import ImageRecord, parse_taken_at
 from gallery.images.titles import is_camera_name, shown_title
 from gallery.units import human_size
@@ -132,6 +133,19 @@ def shows_details(image: dict[str, Any]) -> bool:
 
     return bool(current_user.is_authenticated and (
         current_user.is_admin or current_user.username == image.get("uploaded_by")))
+
+
+def camera_scope() -> Cameras:
+    """Whose camera words a search by the one asking may match: everyone's where
+    visitors see details (:func:`visitors_see_details`) or for admins, else only a user's
+    own images (nobody's for visitors), as :func:`shows_details` decides what they see."""
+    if not has_request_context() or visitors_see_details():
+        return ALL_CAMERAS
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return NO_CAMERAS
+    return ALL_CAMERAS if current_user.is_admin else Cameras(False, current_user.username)
 
 
 def image_json(image: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -260,3 +260,44 @@ def test_an_imported_image_keeps_its_tags_and_bad_ones_are_refused(storage: Stor
     assert target.search(Search(tag="sea"), limit=10)[0][0]["id"] == image_id
     with pytest.raises(BadRequest, match="at most 50"):
         make_images(storage, prefix="c/").import_record(data, {**exported, "tags": ["x" * 99]})
+
+
+def test_camera_words_match_only_where_the_asker_may_see_them(
+        gallery: tuple[Images, dict[str, str]]) -> None:
+    from gallery.catalog.search_index import NO_CAMERAS, Cameras
+
+    images, made = gallery
+
+    def found(q: str, cameras: Cameras) -> list[str]:
+        via_cursor = ids(images.search(Search(text=q), limit=10, cameras=cameras)[0])
+        via_page = ids(images.search_page(Search(text=q), 1, 10, cameras=cameras).images)
+        assert via_cursor == via_page
+        return via_cursor
+
+    assert found("canon", NO_CAMERAS) == []
+    assert found("iphone", NO_CAMERAS) == []
+    assert found("sunset", NO_CAMERAS) == [made["beach"]]  # the title is for everyone
+    assert found("canon", Cameras(False, "alice")) == [made["beach"]]  # alice uploaded it
+    assert found("canon", Cameras(False, "bob")) == []
+    assert found("canon brittany", Cameras(False, "alice")) == [made["beach"]]
+
+
+def test_a_search_by_upload_time_reads_only_the_shards_its_page_needs(storage: Storage) -> None:
+    from tests.support.counting import CountingStorage
+
+    images = make_images(storage, prefix="g/", max_records=2)
+    made = [upload(images, n, f"Beach {n}") for n in range(8)]  # four shards or more
+    assert len(images.view().root.shards) >= 4
+    counting = CountingStorage(storage)
+    fresh = make_images(counting, prefix="g/", max_records=2)
+    found, cursor = fresh.search(Search(text="beach"), limit=2)
+    assert ids(found) == made[:-3:-1] and cursor is not None
+    shards = {images.d.keys.shard(e.name) for e in images.view().root.shards}
+    shard_reads = {k for op, k in counting.keys if k in shards and op != "stat"}
+    assert 0 < len(shard_reads) <= 2 < len(shards)  # not the whole catalog
+    seen = ids(found)
+    while cursor is not None:
+        found, cursor = fresh.search(Search(text="beach"), limit=3, cursor=cursor)
+        seen += ids(found)
+    assert seen == made[::-1]
+    assert ids(fresh.search(Search(text="beach 3"), limit=5)[0]) == [made[3]]

@@ -88,10 +88,10 @@ def test_others_may_not_tag(uploader, admin):
     assert admin.get(f"/api/v1/images/{image_id}").json()["tags"] == []
 
 
-def test_the_api_searches_words_tags_and_camera(anonymous, three):
+def test_the_api_searches_words_tags_and_camera(anonymous, uploader, three):
     assert listed(anonymous, "q=sunset") == [three["beach"]]
     assert listed(anonymous, "q=WHISKERS") == [three["cat"]]
-    assert listed(anonymous, "q=canon+r5") == [three["beach"]]
+    assert listed(uploader, "q=canon+r5") == [three["beach"]]
     assert listed(anonymous, "q=pets") == [three["cat"]]
     assert listed(anonymous, "q=img") == [three["city"], three["beach"]]
     assert listed(anonymous, "q=sunset+city") == []
@@ -200,3 +200,39 @@ def test_camera_details_show_to_owners_only_by_default(uploader, anonymous, thre
 def test_camera_details_show_to_visitors_where_the_gallery_allows(anonymous, three):
     visitor = anonymous.get(f"/images/{three['beach']}").text
     assert "Canon EOS R5" in visitor and "2019-08-01 20:15 +02:00" in visitor
+
+
+def grid_ids(client, query: str) -> list[str]:
+    page = client.get(f"/?{query}")
+    assert page.status_code == 200, page.text
+    return ids_in(page.text)
+
+
+def test_camera_words_match_only_for_those_who_see_the_camera(
+        anonymous, uploader, admin, make_client, runtime, three):
+    """Details hidden: a visitor's "canon" finds nothing (not even through the words of
+    the title); the owner and admins find the image; another user finds only their own."""
+    for query in ("q=canon", "q=canon+sunset", "q=eos&sort=taken", "q=canon&tag=holiday"):
+        assert listed(anonymous, query) == [], query
+        assert grid_ids(anonymous, query) == [], query
+        assert listed(uploader, query) == [three["beach"]], query
+        assert grid_ids(uploader, query) == [three["beach"]], query
+        assert listed(admin, query) == [three["beach"]], query
+        assert grid_ids(admin, query) == [three["beach"]], query
+    assert listed(anonymous, "q=sunset") == [three["beach"]]  # the title still matches
+    runtime.accounts.create_user("cleo", "a third long secret", role="uploader")
+    cleo = make_client()
+    assert cleo.login("cleo", "a third long secret").status_code == 302
+    mine = post_image(cleo, "mine.png", 9)
+    set_taken(runtime, mine, "2020-01-01T10:00:00", {"make": "Canon", "model": "EOS M"})
+    assert listed(cleo, "q=canon") == [mine]
+    assert grid_ids(cleo, "q=canon") == [mine]
+    assert listed(uploader, "q=canon") == [three["beach"]]
+    assert listed(anonymous, "q=canon") == []
+    assert "No images match “canon”." in html.unescape(anonymous.get("/?q=canon").text)
+
+
+@pytest.mark.parametrize("settings", [{"show_details": True}])
+def test_camera_words_match_for_visitors_where_the_gallery_shows_details(anonymous, three):
+    assert listed(anonymous, "q=canon+r5") == [three["beach"]]
+    assert grid_ids(anonymous, "q=canon") == [three["beach"]]

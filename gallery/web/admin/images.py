@@ -1,5 +1,5 @@
-"""Admin: the image table -- sort, filter, page, edit in place, delete many at once, and
-add many to an album or take them out."""
+"""Admin: the image table -- sort, filter, page, edit in place, delete many at once,
+add many to an album or take them out, and add or remove tags on many."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gallery.web.albums import change_album
 from gallery.web.context import require_admin, runtime, safe_next
 from gallery.web.errors import wants_json
 from gallery.web.pages import EditForm
+from gallery.web.tagging import apply_tag_form
 from gallery.web.views import image_json
 
 #: Most images one bulk delete may name (a few pages of the largest page size).
@@ -38,6 +39,7 @@ def images():
         here=url_for("admin.images", **page.query.to_args()),
         per_page_choices=catalog.PER_PAGE_CHOICES,
         albums=runtime().albums.all(),
+        known_tags=runtime().images.tags(),
     )
 
 
@@ -61,13 +63,20 @@ def _selection() -> list[dict]:
 @bp.post("/images/bulk")
 def bulk_images():
     """The table's selection form: "Delete selected…" asks first (the confirmation page);
-    "Add to album" and "Remove from album" change the album chosen and come back.
+    "Add to album" and "Remove from album" change the album chosen and come back, and so
+    do "Add tags" and "Remove tags" (``action`` ``add_tags`` or ``remove_tags``, ``tags``: see
+    :mod:`gallery.web.tagging`).
 
     Raises:
-        BadRequest: nothing or too much selected, no album chosen, an unknown action.
+        BadRequest: nothing or too much selected, no album chosen, an unknown action, no tag
+            or a tag that breaks the rules of tags, or an image that would have too many.
         NotFound: the album, or an image to add, is unknown. TooLarge: more than 1000 images.
     """
     action = request.form.get("action", "")
+    if action in ("add_tags", "remove_tags"):
+        message, _ = apply_tag_form(require_admin(), action.removesuffix("_tags"))
+        flash(message, "info")
+        return redirect(_back())
     if action == "delete":
         selected = _selection()
         if not selected:
@@ -76,7 +85,8 @@ def bulk_images():
         return render_template("admin/images_delete.html", images=selected, form=ConfirmForm(),
                                back=_back(), trash_days=runtime().images.trash_days)
     if action not in ("add", "remove"):
-        raise BadRequest("Choose Delete selected…, Add to album or Remove from album.")
+        raise BadRequest("Choose Delete selected…, Add to album, Remove from album, Add tags "
+                         "or Remove tags.")
     album_id = request.form.get("album", "")
     if not album_id:
         raise BadRequest("Choose an album first.")
