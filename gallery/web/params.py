@@ -19,6 +19,9 @@ from gallery.errors import BadRequest
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
+#: The most images one form may select (a bulk action on the admin table, the trash).
+MAX_SELECTION = 1000
+
 MAX_JSON_BYTES = 64 * 1024
 """Largest JSON body an API call takes (an image's texts are far smaller)."""
 
@@ -44,6 +47,24 @@ def whole_number(args: Mapping[str, str], name: str, default: int, minimum: int,
         bound = f"from {minimum}" if maximum >= 10**9 else f"from {minimum} to {maximum}"
         raise BadRequest(f"{what} must be a whole number {bound}.")
     return int(raw)
+
+
+def selected_ids(ids: list[str]) -> list[str]:
+    """The image ids a form selected (``ids``), once each, in the order given.
+
+    Raises:
+        BadRequest: none, more than :data:`MAX_SELECTION`, or one that is not an image id.
+    """
+    from gallery.keys import is_image_id
+
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise BadRequest("Select at least one image first.")
+    if len(ids) > MAX_SELECTION:
+        raise BadRequest(f"Select at most {MAX_SELECTION} images at once.")
+    if not all(is_image_id(i) for i in ids):
+        raise BadRequest("The selection contains something that is not an image id.")
+    return ids
 
 
 def json_body(max_bytes: int = MAX_JSON_BYTES) -> Any:

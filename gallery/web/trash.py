@@ -26,17 +26,16 @@ from flask import (
 from flask_wtf import FlaskForm
 
 from gallery.clock import format_timestamp, parse_timestamp
-from gallery.errors import BadRequest, GalleryError, NotFound
+from gallery.errors import GalleryError, NotFound
 from gallery.images.results import Actor, Media
 from gallery.images.trash import TrashEntry
 from gallery.keys import is_image_id
 from gallery.web.context import actor, require_actor, runtime, safe_next
+from gallery.web.params import MAX_SELECTION, selected_ids
 from gallery.web.views import label
 
 bp = Blueprint("trash", __name__)
 
-#: Most images one restore or delete may name.
-MAX_SELECTION = 1000
 #: The session key of the "Undo" offered after a delete.
 UNDO = "trash_undo"
 #: Thumbnails the trash page uses.
@@ -124,14 +123,7 @@ def _asked() -> list[str]:
         BadRequest: none, a malformed id, or too many.
     """
     one = request.form.get("one")
-    ids = [one] if one else list(dict.fromkeys(request.form.getlist("ids")))
-    if not ids:
-        raise BadRequest("Select at least one image first.")
-    if len(ids) > MAX_SELECTION:
-        raise BadRequest(f"Select at most {MAX_SELECTION} images at once.")
-    if not all(is_image_id(i) for i in ids):
-        raise BadRequest("The selection contains something that is not an image id.")
-    return ids
+    return selected_ids([one] if one else request.form.getlist("ids"))
 
 
 def _back() -> str:

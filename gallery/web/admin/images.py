@@ -7,17 +7,14 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from gallery.catalog import table as catalog
 from gallery.errors import BadRequest
-from gallery.keys import is_image_id
 from gallery.web.admin.common import ConfirmForm, bp
 from gallery.web.albums import change_album
 from gallery.web.context import require_admin, runtime, safe_next
 from gallery.web.errors import wants_json
 from gallery.web.pages import EditForm
+from gallery.web.params import selected_ids
 from gallery.web.tagging import apply_tag_form
 from gallery.web.views import image_json
-
-#: Most images one bulk delete may name (a few pages of the largest page size).
-MAX_SELECTION = 1000
 
 
 def _back() -> str:
@@ -49,13 +46,7 @@ def _selection() -> list[dict]:
     Raises:
         BadRequest: nothing selected, a malformed id, or too many.
     """
-    ids = list(dict.fromkeys(request.values.getlist("ids")))
-    if not ids:
-        raise BadRequest("Select at least one image first.")
-    if len(ids) > MAX_SELECTION:
-        raise BadRequest(f"Select at most {MAX_SELECTION} images at once.")
-    if not all(is_image_id(i) for i in ids):
-        raise BadRequest("The selection contains something that is not an image id.")
+    ids = selected_ids(request.values.getlist("ids"))
     view = runtime().images.view()
     return [record.public() for record in (view.get(i) for i in ids) if record]
 
