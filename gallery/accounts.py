@@ -36,8 +36,8 @@ before sessions were listed (no ``uid``, no ``sessions``) still open; they get
 a ``uid`` on their next sign-in, and their old cookies no longer sign in.
 
 ``display_name`` is what visitors see instead of the username (which signs in
-and is never shown publicly): Unicode letters, spaces, apostrophes, hyphens
-and dots, 1 to 60 characters. Records without one (every record written
+and is never shown publicly): Unicode letters, digits, spaces, apostrophes,
+hyphens and dots, 1 to 60 characters. Records without one (every record written
 before it existed) have none.
 """
 
@@ -127,7 +127,7 @@ def clean_display_name(value: object) -> str:
     """A display name as it is kept: NFC, trimmed, each run of spaces made one space;
     ``""`` for none.
 
-    Letters of every script are allowed (with their combining marks), spaces,
+    Letters of every script are allowed (with their combining marks), digits, spaces,
     apostrophes, hyphens and dots; at most :data:`MAX_DISPLAY_NAME_LENGTH`
     characters.
 
@@ -147,10 +147,11 @@ def clean_display_name(value: object) -> str:
         raise BadRequest(f"A display name can have at most {MAX_DISPLAY_NAME_LENGTH} characters "
                          f"(this one has {len(name)}).")
     wrong = sorted({c for c in name if not (c == " " or c in _NAME_PUNCTUATION
-                                            or unicodedata.category(c)[0] in "LM")})
+                                            or unicodedata.category(c)[0] in "LM"
+                                            or unicodedata.category(c) == "Nd")})
     if wrong:
         shown = " ".join(repr(c) for c in wrong[:5])
-        raise BadRequest("A display name holds letters, spaces, apostrophes, hyphens and dots "
+        raise BadRequest("A display name holds letters, digits, spaces, apostrophes, hyphens and dots "
                          f"only; not {shown}.")
     if name and not any(unicodedata.category(c)[0] == "L" for c in name):
         raise BadRequest("A display name needs at least one letter.")

@@ -58,7 +58,7 @@ def test_display_names_on_the_command_line_and_in_the_export(cli, tmp_path):
     assert "rose is shown as “José Núñez”." in changed.stdout
     refused = cli("users", "display-name", "rose", "<b>")
     assert refused.returncode != 0
-    assert "letters, spaces, apostrophes, hyphens and dots" in refused.stderr
+    assert "letters, digits, spaces, apostrophes, hyphens and dots" in refused.stderr
     bad = cli("users", "create", "eve", "--display-name", "x" * 61, "--password-stdin",
               stdin="a long password\n")
     assert bad.returncode != 0 and "at most 60 characters" in bad.stderr
