@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -237,6 +237,11 @@ class Album:
 
     def has(self, image_id: str) -> bool:
         return any(id_of(k) == image_id for k in self.items)
+
+    def count_in(self, present: Container[str]) -> int:
+        """How many of the album's images are among ``present`` (image ids: those in
+        the catalog, so members in the trash are not counted)."""
+        return sum(1 for k in self.items if id_of(k) in present)
 
     @property
     def cover_id(self) -> str | None:

@@ -190,7 +190,7 @@ class Albums:
         """
         albums = list(albums)
         present = self.images.view().find(k for a in albums for k in a.items)
-        return {a.id: sum(1 for k in a.items if id_of(k) in present) for a in albums}
+        return {a.id: a.count_in(present) for a in albums}
 
     def page(self, album: Album, number: int, per_page: int) -> AlbumPage:
         """Page ``number`` (from 1) of the album's images.

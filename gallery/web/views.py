@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_request_context, request, url_for
 
-from gallery.albums.model import Album, id_of
+from gallery.albums.model import Album
 from gallery.catalog.search_index import ALL_CAMERAS, NO_CAMERAS, Cameras
 from gallery.images.record import ImageRecord, parse_taken_at
 from gallery.images.titles import is_camera_name, shown_title
@@ -110,8 +110,7 @@ def albums_json(albums: Sequence[Album], images: Images) -> list[dict[str, Any]]
     """The JSON of several albums, their images (covers and counts) read in one look-up
     of the catalog."""
     present = images.view().find(k for a in albums for k in a.items)
-    return [album_json(a, present.get(a.cover_id or ""),
-                       sum(1 for k in a.items if id_of(k) in present)) for a in albums]
+    return [album_json(a, present.get(a.cover_id or ""), a.count_in(present)) for a in albums]
 
 
 def visitors_see_details() -> bool:
