@@ -34,7 +34,8 @@ import socket
 import struct
 import threading
 import time
-from types import TracebackType
+
+from tests.support.service import Service
 
 MODES = ("pass", "refuse", "stall", "delay", "reset_before", "reset_during", "reset_after", "cut")
 _REQUEST_LINE = re.compile(rb"^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\S+) HTTP/1\.[01]\r\n")
@@ -50,7 +51,7 @@ def _reset(sock: socket.socket) -> None:
     sock.close()
 
 
-class FaultProxy:
+class FaultProxy(Service):
     """A fault-injecting TCP proxy in front of ``target`` (``http://127.0.0.1:PORT``).
 
     Attributes:
@@ -124,17 +125,6 @@ class FaultProxy:
         self._acceptor.join(timeout=5)
         for thread in self._threads:
             thread.join(timeout=5)
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- plumbing ------------------------------------------------------------------
 

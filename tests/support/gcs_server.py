@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
+
+from tests.support.service import Service
 
 READY_TIMEOUT = 20.0
 
@@ -49,7 +50,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class GCSServer:
+class GCSServer(Service):
     """fake-gcs-server in memory on a free loopback port; a context manager.
 
     ``url`` (``http://127.0.0.1:PORT``) is what ``STORAGE_EMULATOR_HOST`` takes.
@@ -119,17 +120,6 @@ class GCSServer:
         with urllib.request.urlopen(request, timeout=10) as answer:
             answer.read()
         return name
-
-    def __enter__(self) -> GCSServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @dataclass

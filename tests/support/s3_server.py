@@ -30,8 +30,9 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from tests.support.service import Service
 
 READY_TIMEOUT = 30.0
 STOP_GRACE = 2.0
@@ -113,7 +114,7 @@ def free_port_pairs(count: int, rng: random.Random | None = None) -> list[int]:
     raise RuntimeError("no free pairs of loopback ports for SeaweedFS")
 
 
-class S3Server:
+class S3Server(Service):
     """``weed server`` with the S3 gateway, on free loopback ports; a context manager.
 
     ``url`` is the S3 endpoint (``http://127.0.0.1:PORT``); :meth:`env` is what a
@@ -300,14 +301,3 @@ class S3Server:
             self._log = None
         self._remove_sockets()
         self._dir.cleanup()
-
-    def __enter__(self) -> S3Server:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -19,7 +19,8 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+
+from tests.support.service import Service
 
 HOST = "127.0.0.1"
 PORT = 1106
@@ -44,7 +45,7 @@ TOKEN = "/token"
 DEFAULT_BUCKET = "/object-storage/default-bucket"
 
 
-class FakeSidecar:
+class FakeSidecar(Service):
     """The fake sidecar, served from a daemon thread; a context manager.
 
     Attributes:
@@ -149,14 +150,3 @@ class FakeSidecar:
     @property
     def running(self) -> bool:
         return self._server is not None
-
-    def __enter__(self) -> FakeSidecar:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
