@@ -168,6 +168,9 @@ def check_accessibility(page: Any, what: str) -> list[dict[str, Any]]:
     of the context before the page's own scripts run). Returns every violation,
     blocking or not, so a test can look at the minor ones too.
     """
+    # A page reached by a click may be in the DOM (and its headings "visible") before its
+    # stylesheets have arrived; axe would judge colours nobody is shown.
+    page.wait_for_load_state("load")
     violations = page.evaluate(_AXE_RUN)
     blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
     report = "\n".join(

@@ -225,6 +225,10 @@ def test_nothing_moves_while_thumbnails_load(browser, base_url, camera_roll, jav
         if javascript:
             laid_out(tab)
         wait_until(tab, "() => document.querySelectorAll('#grid img').length > 0")
+        # Without scripts, DOMContentLoaded does not wait for stylesheets; the page is not
+        # drawn before them, so neither is it measured.
+        wait_until(tab, "() => Array.from(document.querySelectorAll('link[rel=stylesheet]'))"
+                        ".every(link => link.sheet)")
         before = tab.evaluate(_BOXES)
         assert all(b["natural"] is None for b in before)  # nothing has loaded yet
         assert_shapes_kept(before)
