@@ -13,6 +13,7 @@ Layout under the prefix::
     index.json                  the catalog's root: names the shards (see docs/catalog.md)
     catalog/shards/<name>.json  one shard: the records of a range of upload times
     catalog/hashes/<xxx>.json   content hash -> image id, for hashes starting with xxx
+    catalog/search/<name>.json  a search pack: what search reads of many shards (derived)
     catalog/index-v1.json       the single index of earlier releases, kept when upgraded
     users.json                  accounts and API tokens (hashed)
     users.backup.json           a second copy of users.json, written after each change
@@ -133,6 +134,23 @@ class Keys:
         if not key.startswith(self.shards_prefix) or not key.endswith(".json"):
             return None
         name = key[len(self.shards_prefix):-len(".json")]
+        return name if _SHARD.match(name) else None
+
+    @property
+    def search_packs_prefix(self) -> str:
+        return self.prefix + "catalog/search/"
+
+    def search_pack(self, name: str) -> str:
+        """A search pack (see :mod:`gallery.catalog.search_packs`); named as shards are."""
+        if not _SHARD.match(name):
+            raise ValueError(f"bad search pack name {name!r}")
+        return self._key(f"catalog/search/{name}.json")
+
+    def search_pack_name_of(self, key: str) -> str | None:
+        """The search pack a key under ``catalog/search/`` is, or ``None``."""
+        if not key.startswith(self.search_packs_prefix) or not key.endswith(".json"):
+            return None
+        name = key[len(self.search_packs_prefix):-len(".json")]
         return name if _SHARD.match(name) else None
 
     def hash_bucket(self, bucket: str) -> str:

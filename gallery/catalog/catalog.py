@@ -29,6 +29,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from gallery.catalog import search_packs
 from gallery.catalog.model import (
     FORMAT,
     Root,
@@ -40,7 +41,13 @@ from gallery.catalog.model import (
 )
 from gallery.catalog.search_index import SearchIndex, ShardTable
 from gallery.documents import JSON_TYPE, DocumentDamaged
-from gallery.errors import Conflict, NotFound, ObjectNotFound, PreconditionFailed
+from gallery.errors import (
+    Conflict,
+    GalleryError,
+    NotFound,
+    ObjectNotFound,
+    PreconditionFailed,
+)
 from gallery.images.record import ImageRecord
 from gallery.keys import Keys, is_image_id
 from gallery.storage.base import Storage
@@ -444,6 +451,8 @@ class Catalog:
         self._rows: dict[str, tuple[str, list[AdminRow]]] = {}
         self._tables: dict[str, ShardTable] = {}
         self._index: tuple[Root, SearchIndex] | None = None
+        self._packing = threading.Lock()
+        self._pack_failed = False
 
     # -- the root ------------------------------------------------------------------
 
@@ -618,9 +627,13 @@ class Catalog:
         return table
 
     def search_index(self, root: Root) -> SearchIndex:
-        """The search tables of every shard of ``root``, kept as :meth:`rows` keeps rows
-        (shards not kept are downloaded a few at a time; each is decoded as it arrives),
+        """The search tables of every shard of ``root``, kept as :meth:`rows` keeps rows,
         and lined up once per root.
+
+        When many tables are missing, the search packs are read first (see
+        :mod:`gallery.catalog.search_packs`); the shards they do not answer for are
+        downloaded a few at a time, each decoded as it arrives; then the shards no
+        pack worth keeping answers for are packed, if there are enough of them.
 
         Raises:
             DocumentDamaged: a shard cannot be read, or is missing.
@@ -633,6 +646,14 @@ class Catalog:
         tables = {e.name: kept.get(e.name) for e in root.shards}
         stale = [e for e in root.shards if e.version is None
                  or getattr(tables[e.name], "version", None) != e.version]
+        answered = None
+        if len(stale) > search_packs.LOOSE_MAX:
+            answered = self._read_packs(root)
+            for entry in stale:
+                found = answered.tables.get(entry.name)
+                if found is not None:
+                    tables[entry.name] = kept[entry.name] = found
+            stale = [e for e in stale if e.name not in answered.tables]
         if len(stale) == 1:
             tables[stale[0].name] = self.search_table(stale[0])
         elif stale:
@@ -644,7 +665,66 @@ class Catalog:
             kept.pop(gone, None)
         index = SearchIndex([t for t in tables.values() if t is not None])
         self._index = (root, index)
+        if answered is not None:
+            self._pack(root, answered)
         return index
+
+    def _read_packs(self, root: Root) -> search_packs.Answer:
+        """What the stored search packs answer for ``root``'s shards (none, if they cannot
+        be listed: the shards are read instead)."""
+        prefix = self.keys.search_packs_prefix
+        try:
+            names = [name for info in self.storage.list(prefix)
+                     if (name := self.keys.search_pack_name_of(info.key)) is not None]
+        except GalleryError as err:
+            log.warning("Could not list the search packs (%s); reading every shard.", err)
+            return search_packs.Answer()
+        packs: list[search_packs.Pack] = []
+        unreadable: list[str] = []
+
+        def read(name: str) -> search_packs.Pack | None:
+            try:
+                return search_packs.decode(name, self.storage.get(self.keys.search_pack(name)))
+            except ObjectNotFound:
+                return None  # replaced meanwhile
+            except ValueError as err:
+                log.warning("The search pack %r is damaged (%s); it will be replaced.",
+                            name, err)
+                unreadable.append(name)
+                return None
+
+        if names:
+            with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+                packs = [p for p in pool.map(read, names) if p is not None]
+        return search_packs.answer(root.shards, packs, unreadable)
+
+    def _pack(self, root: Root, answered: search_packs.Answer) -> None:
+        """Pack the shards of ``root`` no pack worth keeping answers for, if there are more
+        than a few, then delete the packs that answer for too little. Best effort: a pack
+        that cannot be written only means those shards are read again next time."""
+        loose = search_packs.loose(root.shards, answered)
+        packing = len(loose) > search_packs.LOOSE_MAX
+        going = answered.useless + (answered.poor if packing else [])
+        if not (packing or going) or not self._packing.acquire(blocking=False):
+            return
+        try:
+            if packing:
+                for group in search_packs.groups(loose):
+                    tables = [(e.name, self._tables.get(e.name)) for e in group]
+                    current = [(name, t) for (name, t), e in zip(tables, group, strict=True)
+                               if t is not None and t.version == e.version]
+                    body = search_packs.encode(current)
+                    self.storage.put(self.keys.search_pack(new_shard_name()), body,
+                                     content_type=JSON_TYPE, if_absent=True)
+            for name in going:
+                self.storage.delete(self.keys.search_pack(name), missing_ok=True)
+        except GalleryError as err:
+            if not self._pack_failed:  # said once per process (a read-only bucket, say)
+                log.warning("Could not write the search packs (%s); searches read every "
+                            "shard instead.", err)
+            self._pack_failed = True
+        finally:
+            self._packing.release()
 
     def _decode_table(self, entry: ShardEntry, version: str, raw: bytes) -> ShardTable:
         try:

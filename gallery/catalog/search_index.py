@@ -80,6 +80,11 @@ class _Shard(msgspec.Struct, gc=False):
 _DECODER = msgspec.json.Decoder(_Shard)
 _WORDS = operator.attrgetter("title", "description", "filename")
 _CAMERA = operator.attrgetter("camera")
+_ID = operator.attrgetter("id")
+_CREATED = operator.attrgetter("created_at")
+_OWNER = operator.attrgetter("uploaded_by")
+_TAGS = operator.attrgetter("tags")
+_TAKEN = operator.attrgetter("taken_at")
 
 
 def _folded(parts: list[str]) -> list[str]:
@@ -106,32 +111,56 @@ def taken_key(taken_at: str | None, created_at: str) -> str:
 
 
 class ShardTable:
-    """The searched fields of one version of one shard, oldest first.
+    """The searched fields of one version of one shard, oldest first, as columns.
 
     Attributes:
         version: the version of the shard object it was read from.
-        rows: each image's fields as decoded (id, upload time, uploader, tags, date
-            taken, camera names; nothing else of the record).
+        ids, created, owners, taken: each row's image id, upload time, uploader and date
+            taken (as stored, or ``None``).
+        tags: each row's tags as spelled, one per line (``""``: none; a tag holds no
+            control character).
         text: each row's searched words, case-folded: title, description, filename,
-            tags (camera words are added by :meth:`full`, made when first needed).
+            tags.
+        cameras: each row's camera make, model and lens, case-folded (``""``: none);
+            :meth:`full` joins them to :attr:`text`.
     """
 
-    __slots__ = ("version", "rows", "text", "_full", "_tag_rows", "_taken", "_tag_counts",
-                 "_records")
+    __slots__ = ("version", "ids", "created", "owners", "text", "cameras", "tags", "taken",
+                 "_full", "_tag_rows", "_taken", "_tag_counts", "_records")
 
-    def __init__(self, version: str, rows: list[_Row]) -> None:
+    def __init__(self, version: str, *, ids: list[str], created: list[str], owners: list[str],
+                 text: list[str], cameras: list[str], tags: list[str],
+                 taken: list[str | None]) -> None:
         self.version = version
-        self.rows = rows
-        words = list(map("\n".join, map(_WORDS, rows)))
-        for n, row in enumerate(rows):
-            if row.tags:
-                words[n] = "\n".join((words[n], *row.tags))
-        self.text = _folded(words)
+        self.ids = ids
+        self.created = created
+        self.owners = owners
+        self.text = text
+        self.cameras = cameras
+        self.tags = tags
+        self.taken = taken
         self._full: list[str] | None = None
         self._tag_rows: dict[str, list[int]] | None = None
         self._taken: list[str] | None = None
         self._tag_counts: dict[str, list[Any]] | None = None
         self._records: dict[int, ImageRecord] = {}
+
+    @classmethod
+    def of_rows(cls, version: str, rows: Sequence[_Row]) -> ShardTable:
+        """The table of decoded shard rows: the words made in a few passes over them all."""
+        words = list(map("\n".join, map(_WORDS, rows)))
+        for n, row in enumerate(rows):
+            if row.tags:
+                words[n] = "\n".join((words[n], *row.tags))
+        cameras = [""] * len(rows)
+        named = [(n, c) for n, c in enumerate(map(_CAMERA, rows))
+                 if c is not None and (c.make or c.model or c.lens)]
+        folded = _folded([f"{c.make}\n{c.model}\n{c.lens}" for _, c in named])
+        for (n, _), camera in zip(named, folded, strict=True):
+            cameras[n] = camera
+        return cls(version, ids=list(map(_ID, rows)), created=list(map(_CREATED, rows)),
+                   owners=list(map(_OWNER, rows)), text=_folded(words), cameras=cameras,
+                   tags=list(map("\n".join, map(_TAGS, rows))), taken=list(map(_TAKEN, rows)))
 
     @classmethod
     def decode(cls, version: str, raw: bytes) -> ShardTable:
@@ -140,21 +169,27 @@ class ShardTable:
         Raises:
             msgspec.DecodeError: the bytes are not a shard (``ValidationError`` is one).
         """
-        return cls(version, _DECODER.decode(raw).images)
+        return cls.of_rows(version, _DECODER.decode(raw).images)
+
+    def part(self, version: str, start: int, stop: int) -> ShardTable:
+        """The rows ``start:stop`` as the table of one shard (``version``)."""
+        return ShardTable(version, ids=self.ids[start:stop], created=self.created[start:stop],
+                          owners=self.owners[start:stop], text=self.text[start:stop],
+                          cameras=self.cameras[start:stop], tags=self.tags[start:stop],
+                          taken=self.taken[start:stop])
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.ids)
 
     def image_id(self, row: int) -> str:
-        return self.rows[row].id
+        return self.ids[row]
 
     def created_at(self, row: int) -> str:
-        return self.rows[row].created_at
+        return self.created[row]
 
     def key(self, row: int) -> str:
         """The catalog key (``created_at|id``) of a row."""
-        found = self.rows[row]
-        return f"{found.created_at}|{found.id}"
+        return f"{self.created[row]}|{self.ids[row]}"
 
     def record(self, row: int) -> ImageRecord | None:
         """The whole record of a row, if a search showed it lately (see :meth:`keep`)."""
@@ -175,21 +210,16 @@ class ShardTable:
         """Each row's :attr:`text` with its camera's make, model and lens (case-folded);
         the same string where the image has no camera details."""
         if self._full is None:
-            full = list(self.text)
-            named = [(n, c) for n, c in enumerate(map(_CAMERA, self.rows))
-                     if c is not None and (c.make or c.model or c.lens)]
-            words = _folded([f"{c.make}\n{c.model}\n{c.lens}" for _, c in named])
-            for (n, _), more in zip(named, words, strict=True):
-                full[n] = f"{full[n]}\n{more}"
-            self._full = full
+            self._full = [f"{text}\n{camera}" if camera else text
+                          for text, camera in zip(self.text, self.cameras, strict=True)]
         return self._full
 
     def tag_rows(self) -> Mapping[str, list[int]]:
         """The rows of each tag, by case-folded tag."""
         if self._tag_rows is None:
             rows: dict[str, list[int]] = {}
-            for n, row in enumerate(self.rows):
-                for tag in row.tags:
+            for n, tags in enumerate(self.tags):
+                for tag in tags.split("\n") if tags else ():
                     rows.setdefault(tag.casefold(), []).append(n)
             self._tag_rows = rows
         return self._tag_rows
@@ -198,8 +228,8 @@ class ShardTable:
         """``[count, first spelling]`` of each tag, by case-folded tag."""
         if self._tag_counts is None:
             counts: dict[str, list[Any]] = {}
-            for row in self.rows:
-                for tag in row.tags:
+            for tags in self.tags:
+                for tag in tags.split("\n") if tags else ():
                     entry = counts.setdefault(tag.casefold(), [0, tag])
                     entry[0] += 1
             self._tag_counts = counts
@@ -208,8 +238,8 @@ class ShardTable:
     def taken_orders(self) -> list[str]:
         """Each row's place in the order by date taken: ``taken|created_at|id``."""
         if self._taken is None:
-            self._taken = [f"{taken_key(r.taken_at, r.created_at)}|{r.created_at}|{r.id}"
-                           for r in self.rows]
+            self._taken = [f"{taken_key(taken, created)}|{created}|{image_id}" for taken, created,
+                           image_id in zip(self.taken, self.created, self.ids, strict=True)]
         return self._taken
 
     def matches(self, words: Sequence[str], tag: str | None, cameras: Cameras) -> list[int]:
@@ -222,9 +252,9 @@ class ShardTable:
                 full = self.full()
                 rows = [n for n in rows if word in full[n]]
             elif cameras.owner is not None:
-                owner, full, found = cameras.owner, self.full(), self.rows
+                owner, full, owners = cameras.owner, self.full(), self.owners
                 rows = [n for n in rows
-                        if word in (full[n] if found[n].uploaded_by == owner else text[n])]
+                        if word in (full[n] if owners[n] == owner else text[n])]
             else:
                 rows = [n for n in rows if word in text[n]]
         return list(rows)

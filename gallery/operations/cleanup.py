@@ -355,6 +355,10 @@ class Cleanup:
                     report.unknown.append(self._found(info))
                 elif name not in referenced:  # replaced by its split parts, or a lost attempt
                     self._orphan_if_old(report, info, strays)
+            elif info.key.startswith(self.keys.search_packs_prefix):
+                if self.keys.search_pack_name_of(info.key) is None:
+                    report.unknown.append(self._found(info))
+                # else derived, and kept up by the searches themselves
             elif info.key.startswith(self.keys.doctor_prefix):
                 self._orphan_if_old(report, info, strays)
             elif info.key.startswith(self.keys.links_prefix):
