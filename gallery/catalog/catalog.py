@@ -700,11 +700,18 @@ class Catalog:
 
     def _pack(self, root: Root, answered: search_packs.Answer) -> None:
         """Pack the shards of ``root`` no pack worth keeping answers for, if there are more
-        than a few, then delete the packs that answer for too little. Best effort: a pack
-        that cannot be written only means those shards are read again next time."""
+        than a few (with those of the small packs, gathered into full ones), then delete
+        the packs that answer for too little or were gathered. Best effort: a pack that
+        cannot be written only means those shards are read again next time."""
         loose = search_packs.loose(root.shards, answered)
         packing = len(loose) > search_packs.LOOSE_MAX
-        going = answered.useless + (answered.poor if packing else [])
+        going = list(answered.useless)
+        if packing:
+            gathered = search_packs.small(answered)
+            names = {e.name for e in loose}.union(
+                *(answered.kept[name] for name in gathered))
+            loose = [e for e in root.shards[:-1] if e.name in names]
+            going += answered.poor + gathered
         if not (packing or going) or not self._packing.acquire(blocking=False):
             return
         try:

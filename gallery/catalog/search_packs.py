@@ -18,7 +18,8 @@ means more shards read, and ``gallery reindex`` needs none.
 Packs are written by the readers themselves: once a process has every table,
 if more than :data:`LOOSE_MAX` shards (the newest aside, which changes with
 every upload) are not answered by a pack worth keeping, it packs them, then
-deletes the packs of which less than half still answers. An edit of an old
+deletes the packs of which less than half still answers, and gathers small
+packs into full ones. An edit of an old
 image makes one row of one pack stale; uploads make new shards; both are packed
 again once enough of them have gathered.
 """
@@ -113,6 +114,7 @@ class Answer:
     Attributes:
         tables: a table for each shard whose current version some pack holds.
         covered: the shards the packs worth keeping answer for.
+        kept: those packs, each with the shards it answers for.
         poor: packs of which less than half still answers, to be replaced when the
             shards they answer for are packed again.
         useless: packs that answer for nothing (or could not be read).
@@ -120,6 +122,7 @@ class Answer:
 
     tables: dict[str, ShardTable] = field(default_factory=dict)
     covered: set[str] = field(default_factory=set)
+    kept: dict[str, list[str]] = field(default_factory=dict)
     poor: list[str] = field(default_factory=list)
     useless: list[str] = field(default_factory=list)
 
@@ -141,7 +144,8 @@ def answer(shards: Sequence[ShardEntry], packs: Sequence[Pack], unreadable: Sequ
         elif 2 * len(useful) < len(pack.parts):
             out.poor.append(pack.name)
         else:
-            out.covered.update(shard for shard, _ in useful)
+            out.kept[pack.name] = [shard for shard, _ in useful]
+            out.covered.update(out.kept[pack.name])
     return out
 
 
@@ -149,6 +153,13 @@ def loose(shards: Sequence[ShardEntry], answered: Answer) -> list[ShardEntry]:
     """The shards worth packing: not covered by a pack worth keeping, the newest aside."""
     return [entry for entry in shards[:-1]
             if entry.version is not None and entry.name not in answered.covered]
+
+
+def small(answered: Answer) -> list[str]:
+    """The packs worth keeping that answer for fewer than half of :data:`PACK_SHARDS`
+    shards: packed again with the loose shards whenever those are, so that packs made
+    a few shards at a time as the gallery grows are gathered into full ones."""
+    return [name for name, shards in answered.kept.items() if 2 * len(shards) < PACK_SHARDS]
 
 
 def groups(entries: Sequence[ShardEntry]) -> list[list[ShardEntry]]:

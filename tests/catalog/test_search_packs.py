@@ -120,7 +120,7 @@ def test_a_pack_never_answers_for_a_shard_changed_since(storage: Storage) -> Non
     assert len(packs(storage)) == 1  # one stale shard is not worth packing again
 
 
-def test_new_shards_are_packed_once_enough_have_gathered(storage: Storage) -> None:
+def test_new_shards_are_packed_once_enough_have_gathered_with_small_packs(storage: Storage) -> None:
     images, newest_first = gallery(storage)
     reader = images_over(storage, max_records=2)
     found(reader, Search("beach"))
@@ -130,7 +130,12 @@ def test_new_shards_are_packed_once_enough_have_gathered(storage: Storage) -> No
     fresh = images_over(storage, max_records=2)
     everything = more[::-1] + newest_first
     assert found(fresh, Search("beach")) == (everything, len(everything))
-    assert len(packs(storage)) == 2 and set(first) < set(packs(storage))
+    # The new shards are packed, and with them those of the first pack (a small one, made
+    # when the gallery was): one pack answers for them all.
+    [gathered] = packs(storage)
+    assert [gathered] != first
+    pack = search_packs.decode(gathered, storage.get(KEYS.search_pack(gathered)))
+    assert len(pack.parts) == len(images.view().root.shards) - 1
     counting = CountingStorage(storage)
     assert found(images_over(counting, max_records=2), Search("beach"), per_page=2) == (
         everything[:2], len(everything))
@@ -202,6 +207,8 @@ def test_what_packs_answer_for_and_which_go() -> None:
     assert set(answered.tables) == {names[0], names[1], names[3]}
     assert answered.tables[names[3]].version == "v3"
     assert answered.covered == {names[0], names[1]}
+    assert answered.kept == {"a" * 32: [names[0], names[1]]}
+    assert search_packs.small(answered) == ["a" * 32]  # gathered at the next packing
     assert answered.poor == ["b" * 32]
     assert answered.useless == ["0" * 32, "c" * 32, "d" * 32]
     # The newest shard is never packed: every upload changes it.
