@@ -124,6 +124,10 @@ class FakeSidecar(Service):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                # No connection outlives its answer, so a stopped sidecar is gone at once
+                # (stopping the server leaves the connections it accepted open).
+                self.send_header("Connection", "close")
+                self.close_connection = True
                 self.end_headers()
                 self.wfile.write(data)
 
