@@ -375,6 +375,7 @@ def test_details_lead_to_the_image_page_which_steps_and_leads_back(page, seed):
     expect(page.get_by_role("heading", level=1)).to_have_text(images[2]["title"])
     steps = page.get_by_role("navigation", name="Images of the gallery")
     expect(steps.locator(".image-position")).to_have_text("3 of 3")
+    page.wait_for_load_state("load")  # the page's scripts listen (the heading shows before)
     page.keyboard.press("ArrowLeft")  # ← follows the Previous link
     expect(page.get_by_role("heading", level=1)).to_have_text(images[1]["title"])
     steps.get_by_role("link", name="← Gallery").click()
