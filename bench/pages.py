@@ -99,7 +99,7 @@ def _upload_share(bucket: str, numbers: list[int]) -> int:
     total = 0
     for n in numbers:
         data, name = make_photo(n)
-        runtime.service.upload(data, name, uploaded_by="bench")
+        runtime.images.upload(data, name, uploaded_by="bench")
         total += len(data)
     runtime.storage.close()
     return total
