@@ -125,16 +125,11 @@ class Keys:
         return self.prefix + "catalog/shards/"
 
     def shard(self, name: str) -> str:
-        if not _SHARD.match(name):
-            raise ValueError(f"bad shard name {name!r}")
-        return self._key(f"catalog/shards/{name}.json")
+        return self._catalog_document("shards", name, "shard")
 
     def shard_name_of(self, key: str) -> str | None:
         """The shard a key under ``catalog/shards/`` holds, or ``None``."""
-        if not key.startswith(self.shards_prefix) or not key.endswith(".json"):
-            return None
-        name = key[len(self.shards_prefix):-len(".json")]
-        return name if _SHARD.match(name) else None
+        return self._catalog_name_of(self.shards_prefix, key)
 
     @property
     def search_packs_prefix(self) -> str:
@@ -142,15 +137,22 @@ class Keys:
 
     def search_pack(self, name: str) -> str:
         """A search pack (see :mod:`gallery.catalog.search_packs`); named as shards are."""
-        if not _SHARD.match(name):
-            raise ValueError(f"bad search pack name {name!r}")
-        return self._key(f"catalog/search/{name}.json")
+        return self._catalog_document("search", name, "search pack")
 
     def search_pack_name_of(self, key: str) -> str | None:
         """The search pack a key under ``catalog/search/`` is, or ``None``."""
-        if not key.startswith(self.search_packs_prefix) or not key.endswith(".json"):
+        return self._catalog_name_of(self.search_packs_prefix, key)
+
+    def _catalog_document(self, folder: str, name: str, what: str) -> str:
+        if not _SHARD.match(name):
+            raise ValueError(f"bad {what} name {name!r}")
+        return self._key(f"catalog/{folder}/{name}.json")
+
+    @staticmethod
+    def _catalog_name_of(prefix: str, key: str) -> str | None:
+        if not key.startswith(prefix) or not key.endswith(".json"):
             return None
-        name = key[len(self.search_packs_prefix):-len(".json")]
+        name = key[len(prefix):-len(".json")]
         return name if _SHARD.match(name) else None
 
     def hash_bucket(self, bucket: str) -> str:

@@ -703,26 +703,17 @@ class Catalog:
         than a few (with those of the small packs, gathered into full ones), then delete
         the packs that answer for too little or were gathered. Best effort: a pack that
         cannot be written only means those shards are read again next time."""
-        loose = search_packs.loose(root.shards, answered)
-        packing = len(loose) > search_packs.LOOSE_MAX
-        going = list(answered.useless)
-        if packing:
-            gathered = search_packs.small(answered)
-            names = {e.name for e in loose}.union(
-                *(answered.kept[name] for name in gathered))
-            loose = [e for e in root.shards[:-1] if e.name in names]
-            going += answered.poor + gathered
+        packing, going = search_packs.plan(root.shards, answered)
         if not (packing or going) or not self._packing.acquire(blocking=False):
             return
         try:
-            if packing:
-                for group in search_packs.groups(loose):
-                    tables = [(e.name, self._tables.get(e.name)) for e in group]
-                    current = [(name, t) for (name, t), e in zip(tables, group, strict=True)
-                               if t is not None and t.version == e.version]
-                    body = search_packs.encode(current)
-                    self.storage.put(self.keys.search_pack(new_shard_name()), body,
-                                     content_type=JSON_TYPE, if_absent=True)
+            for group in search_packs.groups(packing):
+                current = [(e.name, table) for e in group
+                           if (table := self._tables.get(e.name)) is not None
+                           and table.version == e.version]
+                self.storage.put(self.keys.search_pack(new_shard_name()),
+                                 search_packs.encode(current), content_type=JSON_TYPE,
+                                 if_absent=True)
             for name in going:
                 self.storage.delete(self.keys.search_pack(name), missing_ok=True)
         except GalleryError as err:

@@ -85,6 +85,8 @@ _CREATED = operator.attrgetter("created_at")
 _OWNER = operator.attrgetter("uploaded_by")
 _TAGS = operator.attrgetter("tags")
 _TAKEN = operator.attrgetter("taken_at")
+#: A :class:`ShardTable`'s columns, one value per row each (as search packs store them).
+COLUMNS = ("ids", "created", "owners", "text", "cameras", "tags", "taken")
 
 
 def _folded(parts: list[str]) -> list[str]:
@@ -173,10 +175,8 @@ class ShardTable:
 
     def part(self, version: str, start: int, stop: int) -> ShardTable:
         """The rows ``start:stop`` as the table of one shard (``version``)."""
-        return ShardTable(version, ids=self.ids[start:stop], created=self.created[start:stop],
-                          owners=self.owners[start:stop], text=self.text[start:stop],
-                          cameras=self.cameras[start:stop], tags=self.tags[start:stop],
-                          taken=self.taken[start:stop])
+        return ShardTable(version, **{column: getattr(self, column)[start:stop]
+                                      for column in COLUMNS})
 
     def __len__(self) -> int:
         return len(self.ids)

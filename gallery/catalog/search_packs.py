@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from gallery.catalog.model import ShardEntry
-from gallery.catalog.search_index import ShardTable
+from gallery.catalog.search_index import COLUMNS, ShardTable
 
 PACK_FORMAT = 1
 #: The most shards one pack covers (some 25,000 images, 5 MB).
@@ -61,7 +61,6 @@ class _Pack(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Pack)
-_COLUMNS = ("ids", "created", "owners", "text", "cameras", "tags", "taken")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,7 @@ class Pack:
 def encode(tables: Sequence[tuple[str, ShardTable]]) -> bytes:
     """The pack of ``(shard name, table)`` pairs (each table of its shard's current version)."""
     columns = {column: [value for _, table in tables for value in getattr(table, column)]
-               for column in _COLUMNS}
+               for column in COLUMNS}
     return msgspec.json.encode(_Pack(
         PACK_FORMAT, [_Covered(name, table.version, len(table)) for name, table in tables],
         **columns))
@@ -96,9 +95,9 @@ def decode(name: str, raw: bytes) -> Pack:
         raise ValueError(f"a search pack of format {pack.format}, not {PACK_FORMAT}")
     total = sum(covered.count for covered in pack.shards)
     if any(covered.count < 0 for covered in pack.shards) or any(
-            len(getattr(pack, column)) != total for column in _COLUMNS):
+            len(getattr(pack, column)) != total for column in COLUMNS):
         raise ValueError("a search pack whose columns do not add up")
-    whole = ShardTable("", **{column: getattr(pack, column) for column in _COLUMNS})
+    whole = ShardTable("", **{column: getattr(pack, column) for column in COLUMNS})
     parts, start = [], 0
     for covered in pack.shards:
         parts.append((covered.name, covered.v,
@@ -160,6 +159,20 @@ def small(answered: Answer) -> list[str]:
     shards: packed again with the loose shards whenever those are, so that packs made
     a few shards at a time as the gallery grows are gathered into full ones."""
     return [name for name, shards in answered.kept.items() if 2 * len(shards) < PACK_SHARDS]
+
+
+def plan(shards: Sequence[ShardEntry], answered: Answer) -> tuple[list[ShardEntry], list[str]]:
+    """What a reader that has every table of ``shards`` (a root's) does with the packs:
+    the shards to pack (none unless more than :data:`LOOSE_MAX` are loose; then with
+    those of the small packs), and the packs to delete afterwards (the useless ones
+    always; the poor and the gathered ones when packing)."""
+    found = loose(shards, answered)
+    if len(found) <= LOOSE_MAX:
+        return [], list(answered.useless)
+    gathered = small(answered)
+    names = {e.name for e in found}.union(*(answered.kept[name] for name in gathered))
+    return ([e for e in shards[:-1] if e.name in names],
+            answered.useless + answered.poor + gathered)
 
 
 def groups(entries: Sequence[ShardEntry]) -> list[list[ShardEntry]]:

@@ -213,5 +213,7 @@ def test_what_packs_answer_for_and_which_go() -> None:
     assert answered.useless == ["0" * 32, "c" * 32, "d" * 32]
     # The newest shard is never packed: every upload changes it.
     assert [e.name for e in search_packs.loose(shards, answered)] == names[2:5]
+    # Three loose shards are read, not packed; the useless packs go all the same.
+    assert search_packs.plan(shards, answered) == ([], answered.useless)
     assert [len(g) for g in search_packs.groups(list(range(130)))] == [44, 44, 42]
     assert search_packs.groups([]) == []
