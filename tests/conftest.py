@@ -15,19 +15,23 @@ import pytest
 
 from tests.support.gcs_server import GCSServer, emulator_env
 from tests.support.s3_server import S3Server
-from tests.support.sidecar import FakeSidecar
+from tests.support.sidecar import FakeSidecar, hold_port
 
-#: Fixtures that hold the fixed sidecar port: tests using them (or any test about
-#: replit, whose fixtures may ask for them on the way) share one worker when the
-#: suite runs in parallel (``make test`` runs ``pytest -n 2 --dist loadgroup``).
+#: Fixtures that use the fixed sidecar port.
 _SIDECAR_FIXTURES = {"replit_sidecar", "no_sidecar"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        uses = set(getattr(item, "fixturenames", ()))
-        if _SIDECAR_FIXTURES & uses or "replit" in item.nodeid.lower():
-            item.add_marker(pytest.mark.xdist_group("sidecar-port"))
+@pytest.fixture(autouse=True)
+def _sidecar_port(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that use the sidecar port (or are about replit, whose fixtures may ask
+    for it on the way) hold it for their whole run, so that the suite's parallel
+    workers, or another run on this machine, never see each other's sidecar."""
+    uses = set(request.fixturenames)
+    if _SIDECAR_FIXTURES & uses or "replit" in request.node.nodeid.lower():
+        with hold_port():
+            yield
+    else:
+        yield
 
 
 # --- storage emulation ------------------------------------------------------

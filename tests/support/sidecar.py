@@ -8,16 +8,23 @@ It serves the three endpoints the ``replit-object-storage`` package and its
 * ``GET /object-storage/default-bucket``   -> ``{"bucketId": ...}``
 
 It counts requests per path and can be switched into failure modes. The port is
-fixed by the replit package, so only one sidecar can run at a time.
+fixed by the replit package, so only one sidecar can run at a time: every test
+that starts one, or needs the port to be silent, holds :func:`hold_port` (a lock
+file every process of every test run on this machine takes in turn).
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
+import os
+import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.support.service import Service
@@ -27,6 +34,53 @@ PORT = 1106
 #: The port is fixed inside the replit package, so another test run on this
 #: machine may hold it for a moment: wait this long for it before failing.
 BIND_WAIT_SECONDS = 60.0
+#: How long a test waits for the port's lock while another process's tests hold it.
+LOCK_WAIT_SECONDS = 240.0
+LOCK_FILE = os.path.join(tempfile.gettempdir(), f"gallery-tests-sidecar-{PORT}.lock")
+
+_held = 0  # how deeply this process holds the lock
+_held_file: int | None = None
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def hold_port() -> Iterator[None]:
+    """Hold the sidecar port for this process, waiting (bounded) for any other.
+
+    Re-entrant within a process, so a test holding the port may start and stop
+    sidecars inside; other processes (the suite's other workers, another run)
+    wait until the outermost hold ends.
+
+    Raises:
+        TimeoutError: another process held the port for ``LOCK_WAIT_SECONDS``.
+    """
+    global _held, _held_file
+    with _held_guard:
+        if _held == 0:
+            handle = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        os.close(handle)
+                        raise TimeoutError(
+                            f"another process held the sidecar port's lock {LOCK_FILE} "
+                            f"for {LOCK_WAIT_SECONDS:.0f} s"
+                        ) from None
+                    time.sleep(0.01)
+            _held_file = handle
+        _held += 1
+    try:
+        yield
+    finally:
+        with _held_guard:
+            _held -= 1
+            if _held == 0 and _held_file is not None:
+                os.close(_held_file)  # closing the descriptor releases the lock
+                _held_file = None
 
 
 def _bind(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -66,6 +120,7 @@ class FakeSidecar(Service):
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._hold: AbstractContextManager[None] | None = None
 
     def reset(self, default_bucket: str | None = None) -> None:
         """Back to answering normally, with fresh counters."""
@@ -107,6 +162,7 @@ class FakeSidecar(Service):
 
         Raises:
             OSError: the port is taken.
+            TimeoutError: another process held the port's lock too long.
         """
         sidecar = self
 
@@ -133,7 +189,14 @@ class FakeSidecar(Service):
 
             do_GET = do_POST = _handle
 
-        self._server = _bind(Handler)
+        hold = hold_port()
+        hold.__enter__()
+        try:
+            self._server = _bind(Handler)
+        except BaseException:
+            hold.__exit__(None, None, None)
+            raise
+        self._hold = hold
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -150,6 +213,9 @@ class FakeSidecar(Service):
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._hold is not None:
+            self._hold.__exit__(None, None, None)
+            self._hold = None
 
     @property
     def running(self) -> bool:
