@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import ExitStack, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.support.service import Service
@@ -120,7 +120,7 @@ class FakeSidecar(Service):
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._hold: AbstractContextManager[None] | None = None
+        self._hold = ExitStack()  # the port's lock, held while serving
 
     def reset(self, default_bucket: str | None = None) -> None:
         """Back to answering normally, with fresh counters."""
@@ -189,14 +189,10 @@ class FakeSidecar(Service):
 
             do_GET = do_POST = _handle
 
-        hold = hold_port()
-        hold.__enter__()
-        try:
+        with ExitStack() as hold:
+            hold.enter_context(hold_port())
             self._server = _bind(Handler)
-        except BaseException:
-            hold.__exit__(None, None, None)
-            raise
-        self._hold = hold
+            self._hold = hold.pop_all()
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -213,9 +209,7 @@ class FakeSidecar(Service):
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        if self._hold is not None:
-            self._hold.__exit__(None, None, None)
-            self._hold = None
+        self._hold.close()
 
     @property
     def running(self) -> bool:
