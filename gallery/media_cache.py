@@ -17,8 +17,9 @@ safely:
 * two workers filling the same entry each write their own temporary file; the
   last move wins, with the same bytes;
 * a served file stays readable after another worker evicts it (it is open);
-* the writer evicts, oldest-used first (a hit touches the file's time), until
-  the folder is under its budget again, and ignores files that vanish meanwhile.
+* the writer makes room before it moves a fill into place: it evicts,
+  oldest-used first (a hit touches the file's time), until the new entry fits
+  the budget beside the rest, and ignores files that vanish meanwhile.
 
 A deleted image's entries are removed on this machine; an entry surviving on
 another machine is never wrong (its id will never name other bytes), only space
@@ -156,9 +157,12 @@ class MediaCache:
             if dot and f"{head}." in wanted:
                 self._remove(Path(entry.path))
 
-    def evict(self) -> int:
-        """Remove the oldest-used entries until the rest fit the budget; sweep temporary
-        files left by processes that died while filling.
+    def evict(self, room: int = 0) -> int:
+        """Remove the oldest-used entries until the rest fit the budget with ``room``
+        bytes to spare; sweep temporary files left by processes that died while filling.
+
+        Args:
+            room: bytes about to be added (an entry being moved into place).
 
         Returns:
             The bytes the remaining entries take.
@@ -182,11 +186,12 @@ class MediaCache:
                 continue
             entries.append((info.st_mtime, info.st_size, entry.path))
         total = sum(size for _, size, _ in entries)
-        if total <= self.budget:
+        allowed = self.budget - room
+        if total <= allowed:
             return total
         entries.sort()
         for _, size, path in entries:
-            if total <= self.budget:
+            if total <= allowed:
                 break
             self._remove(Path(path))
             total -= size
@@ -256,15 +261,15 @@ class MediaCache:
         except OSError as err:
             log.warning("media cache: cannot remove %s: %s", path, err)
 
-    def _settle(self, temp: Path, final: Path) -> None:
-        """Move a complete fill into place, then keep the folder under its budget."""
+    def _settle(self, temp: Path, final: Path, size: int) -> None:
+        """Make room for a complete fill of ``size`` bytes, then move it into place: the
+        folder never holds more than its budget for a moment (one writer at a time)."""
+        self.evict(room=size)
         try:
             os.replace(temp, final)
         except OSError as err:
             log.warning("media cache: cannot keep %s: %s", final.name, err)
             self._remove(temp)
-            return
-        self.evict()
 
 
 def _private(found: os.stat_result) -> bool:
@@ -350,7 +355,7 @@ class _Tee:
         except OSError:
             whole = False
         if whole:
-            self._cache._settle(self._temp, self._final)
+            self._cache._settle(self._temp, self._final, self._count)
         else:
             self._cache._remove(self._temp)
 
