@@ -28,6 +28,12 @@ def _display_names() -> dict[str, str]:
     return names
 
 
+def display_names_state() -> str:
+    """Every display name, as one string that changes whenever any of them does
+    (for ETags of pages that print them)."""
+    return "\n".join(f"{name}\0{shown}" for name, shown in sorted(_display_names().items()))
+
+
 def knows_usernames() -> bool:
     """Whether the one asking may learn usernames: signed-in users and the command line."""
     if not has_request_context():

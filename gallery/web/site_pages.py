@@ -11,10 +11,10 @@ resolves them against the feed's own address (RFC 4287 with RFC 3986), as feed
 readers do; the sitemap, whose protocol demands absolute addresses, is ``404``
 and robots.txt names no sitemap.
 
-Feeds and the sitemap carry a strong ``ETag`` made of the stored versions they
-were built from (the catalog's root, the site's settings, the album), so a
-reader polling with ``If-None-Match`` gets a ``304`` without the feed being
-built again.
+Feeds and the sitemap carry a strong ``ETag`` made of what they were built from
+(the catalog's root and the site's settings as stored versions, the album, the
+display names that name authors), so a reader polling with ``If-None-Match``
+gets a ``304`` without the feed being built again.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from gallery.errors import NotFound
 from gallery.images.search import Search
 from gallery.web.context import actor, runtime
 from gallery.web.meta import absolute, canonical_url, card, home_card, page_feeds
-from gallery.web.people import display_name
+from gallery.web.people import display_name, display_names_state
 from gallery.web.views import label, site_url, visitors_see_details
 
 bp = Blueprint("site", __name__)
@@ -139,10 +139,11 @@ def _not_modified(etag: str) -> Response:
 
 def _state(*extra: Any) -> str:
     """The ETag of what the gallery's public pages show now: the catalog's and the
-    settings' stored versions, and ``extra``."""
+    settings' stored versions, the display names, and ``extra``."""
     rt = runtime()
     _, root_version = rt.images.catalog.read_root()
-    return _etag(root_version, rt.site.loaded().version, rt.settings["base_url"], *extra)
+    return _etag(root_version, rt.site.loaded().version, rt.settings["base_url"],
+                 display_names_state(), *extra)
 
 
 def _stamp(text: str) -> datetime:

@@ -109,6 +109,11 @@ def test_feed_readers_poll_cheaply_with_etags(runtime, anonymous, photos):
     runtime.site.forget()
     renamed = anonymous.get("/feed.xml", headers={"If-None-Match": changed.headers["ETag"]})
     assert renamed.status_code == 200 and "Renamed" in renamed.text
+    runtime.accounts.set_display_name("ada", "Ada Lovelace")  # authors are named anew
+    named = anonymous.get("/feed.xml", headers={"If-None-Match": renamed.headers["ETag"]})
+    assert named.status_code == 200 and "<name>Ada Lovelace</name>" in named.text
+    assert anonymous.get("/feed.xml", headers={"If-None-Match": named.headers["ETag"]}
+                         ).status_code == 304
 
 
 def test_without_a_base_url_the_feed_has_root_relative_links(runtime, anonymous, photos):
