@@ -139,11 +139,16 @@ def _not_modified(etag: str) -> Response:
 
 def _state(*extra: Any) -> str:
     """The ETag of what the gallery's public pages show now: the catalog's and the
-    settings' stored versions, the display names, and ``extra``."""
+    settings' stored versions, and ``extra``."""
     rt = runtime()
     _, root_version = rt.images.catalog.read_root()
-    return _etag(root_version, rt.site.loaded().version, rt.settings["base_url"],
-                 display_names_state(), *extra)
+    return _etag(root_version, rt.site.loaded().version, rt.settings["base_url"], *extra)
+
+
+def _feed_state(*extra: Any) -> str:
+    """The ETag of a feed: what :func:`_state` covers, and the display names naming its
+    authors."""
+    return _state(display_names_state(), *extra)
 
 
 def _stamp(text: str) -> datetime:
@@ -236,7 +241,7 @@ def feed():
         NotFound: a private gallery.
     """
     _published()
-    etag = _state("feed")
+    etag = _feed_state("feed")
     if _fresh(etag):
         return _not_modified(etag)
     rt = runtime()
@@ -271,7 +276,7 @@ def album_feed(album_id: str):
     if found is None:
         raise NotFound("There is no such album.")
     album = _public_album(album_id)
-    etag = _state("album", album_id, found[0])
+    etag = _feed_state("album", album_id, found[0])
     if _fresh(etag):
         return _not_modified(etag)
     site = rt.site.current()
